@@ -1,0 +1,93 @@
+"""The compositor: avatar frame + lip patch -> one I420 (yuv420p) canvas frame for the encoder.
+
+Pixels are converted once, in the cheapest place: each avatar frame is placed on the canvas and
+converted to I420 the first time it is shown and cached; a lip patch is blended at avatar
+resolution, mapped onto the canvas, converted on its own (small) region and written into the
+cached frame's copy. A frame without a patch costs nothing but a cache lookup.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from streamer.avatar.model import Avatar
+from streamer.lipsync.base import LipPatch
+
+
+class Canvas:
+    """Fits an avatar onto a width x height canvas: contained and centred, over a dark blurred
+    cover of itself (as phone video apps do). Returns I420 buffers of shape (h * 3 // 2, w)."""
+
+    def __init__(self, avatar: Avatar, width: int, height: int):
+        self.avatar = avatar
+        self.width, self.height = width, height
+        aw, ah = avatar.size
+        self.scale = min(width / aw, height / ah)
+        self.w = min(width, 2 * round(aw * self.scale / 2))
+        self.h = min(height, 2 * round(ah * self.scale / 2))
+        self.x0 = (width - self.w) // 2 // 2 * 2
+        self.y0 = (height - self.h) // 2 // 2 * 2
+        self._background = self._cover(avatar.frames[0])
+        self._cache: dict[int, np.ndarray] = {}
+
+    def _cover(self, frame: np.ndarray) -> np.ndarray:
+        ah, aw = frame.shape[:2]
+        s = max(self.width / aw, self.height / ah)
+        small = cv2.resize(frame, (max(1, self.width // 8), max(1, self.height // 8)),
+                           interpolation=cv2.INTER_AREA) if s else frame
+        small = cv2.GaussianBlur(small, (0, 0), 3)
+        big = cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        return (big * 0.45).astype(np.uint8)
+
+    def frame(self, index: int) -> np.ndarray:
+        """The I420 canvas for avatar frame `index` (cached; callers must not modify it)."""
+        yuv = self._cache.get(index)
+        if yuv is None:
+            bgr = self._background.copy()
+            placed = cv2.resize(self.avatar.frames[index], (self.w, self.h),
+                                interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
+            bgr[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w] = placed
+            yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+            yuv.flags.writeable = False
+            self._cache[index] = yuv
+        return yuv
+
+    def compose(self, index: int, patch: LipPatch | None) -> np.ndarray:
+        """Canvas frame for avatar frame `index` with `patch` blended in (a new buffer if patched)."""
+        base = self.frame(index)
+        if patch is None:
+            return base
+        out = base.copy()
+        self._paste(out, index, patch)
+        return out
+
+    def _paste(self, out: np.ndarray, index: int, patch: LipPatch) -> None:
+        x1, y1, x2, y2 = patch.box
+        region = self.avatar.frames[index][y1:y2, x1:x2]
+        a = patch.alpha[..., None]
+        blended = (region + (patch.image.astype(np.float32) - region) * a).astype(np.uint8)
+        s, ox, oy = self.scale, self.x0, self.y0
+        # Canvas rectangle covering the patch, on even pixels so chroma blocks stay whole.
+        cx1 = max(ox, int(math.floor((ox + x1 * s) / 2)) * 2)
+        cy1 = max(oy, int(math.floor((oy + y1 * s) / 2)) * 2)
+        cx2 = min(ox + self.w, int(math.ceil((ox + x2 * s) / 2)) * 2)
+        cy2 = min(oy + self.h, int(math.ceil((oy + y2 * s) / 2)) * 2)
+        w, h = cx2 - cx1, cy2 - cy1
+        if w < 2 or h < 2:
+            return
+        # Exact mapping canvas -> patch pixels: src = (dst + cx1 - ox) / s - x1.
+        m = np.array([[1 / s, 0, (cx1 - ox) / s - x1], [0, 1 / s, (cy1 - oy) / s - y1]], np.float64)
+        rgn = cv2.warpAffine(blended, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_REPLICATE)
+        yuv = cv2.cvtColor(rgn, cv2.COLOR_BGR2YUV_I420)
+        H, W = self.height, self.width
+        out[cy1:cy2, cx1:cx2] = yuv[:h]
+        n_src, n_dst = (h // 2) * (w // 2), (H // 2) * (W // 2)
+        chroma_src = yuv[h:].reshape(-1)
+        chroma_dst = out[H:].reshape(-1)
+        for k in range(2):  # U then V
+            src = chroma_src[k * n_src:(k + 1) * n_src].reshape(h // 2, w // 2)
+            dst = chroma_dst[k * n_dst:(k + 1) * n_dst].reshape(H // 2, W // 2)
+            dst[cy1 // 2:cy2 // 2, cx1 // 2:cx2 // 2] = src

@@ -1,0 +1,164 @@
+"""`livehost demo`: one live from the command line, pushed to an RTMP URL or to a local receiver."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamer.avatar.model import Avatar, AvatarError
+from streamer.lipsync import create_engine
+from streamer.lipsync.base import LipsyncError
+from streamer.output.encoder import Encoder
+from streamer.output.file import FileSink
+from streamer.output.receiver import LocalReceiver
+from streamer.output.rtmp import RtmpSink, parse_rtmp_url
+from streamer.output.sink import Sink, SinkError
+from streamer.progress import ProgressBar
+from streamer.script import Script, ScriptError, load_script
+from streamer.session import LiveSession
+from streamer.settings import Settings, SettingsError
+from streamer.voice import create_voice
+from streamer.voice.base import Voice, VoiceError
+
+log = logging.getLogger("livehost.demo")
+
+SAMPLE_SCRIPT = Path(__file__).parent / "samples" / "demo.yaml"
+BAD_INPUT = (AvatarError, LipsyncError, ScriptError, SettingsError, SinkError, VoiceError)
+
+
+@dataclass
+class DemoOptions:
+    push: str | None = None
+    record: str | None = None
+    duration: float | None = None
+    script: str | None = None
+    pace: bool = True
+
+
+def load_avatar_for(settings: Settings) -> Avatar:
+    from streamer.avatar.default import ensure_default_avatar
+    from streamer.avatar.store import load_avatar
+
+    if settings.avatar == "default" and not (settings.avatars_dir / "default").exists():
+        print("Preparing the default avatar (once)...", file=sys.stderr)
+        ensure_default_avatar(settings.avatars_dir)
+    return load_avatar(settings.avatars_dir, settings.avatar)
+
+
+class Voices:
+    """Voice specs -> Voice objects, created once each; the session's default for None."""
+
+    def __init__(self, default: str):
+        self.default = default
+        self._voices: dict[str, Voice] = {}
+
+    def __call__(self, spec: str | None) -> Voice:
+        spec = spec or self.default
+        if spec not in self._voices:
+            self._voices[spec] = create_voice(spec)
+        return self._voices[spec]
+
+    def close(self) -> None:
+        for v in self._voices.values():
+            v.close()
+
+
+def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
+    """Run one live; returns the process exit code. Bad input raises one of BAD_INPUT first."""
+    if opts.push:
+        parse_rtmp_url(opts.push)
+    if opts.duration is not None and opts.duration <= 0:
+        raise SettingsError(f"--duration must be a positive number of seconds, not {opts.duration:g}")
+    script: Script = load_script(opts.script or SAMPLE_SCRIPT)
+    voices = Voices(settings.voice)
+    voices(None).check()
+    for seg in script.segments:
+        if seg.voice:
+            voices(seg.voice).check()
+    engine = create_engine(settings.lipsync)
+    avatar = load_avatar_for(settings)
+    encoder = Encoder(settings)
+    receiver = None
+    sink: Sink
+    if opts.record:
+        sink = FileSink(opts.record, encoder, realtime=opts.pace)
+    else:
+        url = opts.push
+        if url is None:
+            receiver = LocalReceiver(settings.var_dir / "demo")
+            receiver.start()
+            url = receiver.url
+        sink = RtmpSink(url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
+                        on_event=_log_event)
+        _first_connect(sink, patient=receiver is not None)
+    session = LiveSession(settings=settings, script=script, avatar=avatar, engine=engine,
+                          voice_for=voices, encoder=encoder, sink=sink, duration=opts.duration,
+                          realtime=opts.pace, on_event=_log_event, session_id="demo")
+    print(f"livehost: live to {sink.describe()} at {settings.width}x{settings.height}, "
+          f"voice {settings.voice}, avatar {avatar.id}, lipsync {settings.lipsync}", file=out, flush=True)
+    session.start()
+    try:
+        while not session.wait(1.0):
+            _print_status(session.status(), out)
+    except KeyboardInterrupt:
+        print("\nstopping...", file=out, flush=True)
+        session.stop()
+    session.wait()
+    voices.close()
+    if receiver is not None:
+        time.sleep(0.3)
+        receiver.stop()
+    st = session.status()
+    print(f"livehost: {st['state']} after {st['seconds']:.1f} s of media", file=out, flush=True)
+    if receiver is not None and receiver.recordings:
+        for path in receiver.recordings:
+            print(f"recorded: {path}  (play it: ffplay {path})", file=out)
+    elif opts.record:
+        print(f"recorded: {opts.record}  (play it: ffplay {opts.record})", file=out)
+    if session.errors:
+        print(f"livehost: finished with {len(session.errors)} error(s); first: {session.errors[0]}",
+              file=out, flush=True)
+        return 1
+    return 0 if session.state == "ended" else 1
+
+
+def _first_connect(sink: RtmpSink, patient: bool) -> None:
+    """Connect once before going live, so a wrong URL is an error now rather than a retry loop."""
+    deadline = time.monotonic() + (5.0 if patient else 0.0)
+    while True:
+        try:
+            sink.connect()
+            return
+        except SinkError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _print_status(st: dict, out) -> None:
+    saying = st["speaking"] or "(idle)"
+    if len(saying) > 60:
+        saying = saying[:57] + "..."
+    link = "" if st["connected"] else "  [reconnecting]"
+    print(f"[{st['seconds']:7.1f}s] {st['fps']:5.1f} fps {st['bitrate'] / 1e6:5.2f} Mb/s{link} | {saying}",
+          file=out, flush=True)
+
+
+def _log_event(kind: str, **fields) -> None:
+    if kind == "utterance":
+        log.info("[%s] saying: %s", fields.get("session"), fields.get("text"))
+    elif kind == "error":
+        log.error("[%s] %s: %s", fields.get("session"), fields.get("source"), fields.get("message"))
+    elif kind == "output":
+        log.info("[%s] output %s %s", fields.get("session"), fields.get("state"), fields.get("url"))
+    else:
+        log.debug("[%s] %s %s", fields.get("session"), kind, fields)
+
+
+def prepare(source: str, avatar_id: str, settings: Settings) -> Path:
+    from streamer.avatar.prepare import prepare_avatar
+
+    return prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
+                          progress=ProgressBar(f"preparing {avatar_id}"))

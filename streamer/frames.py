@@ -1,0 +1,71 @@
+"""The media clock and the small typed values that travel between pipeline stages.
+
+Audio inside the pipeline is 16 kHz mono float32 in 20 ms frames (320 samples); video is 25 fps;
+one video frame owns exactly two audio frames. Timestamps are derived from counters only.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+AUDIO_FRAME_SAMPLES = 320  # 20 ms
+FPS = 25
+AUDIO_FRAMES_PER_VIDEO_FRAME = 2
+SAMPLES_PER_VIDEO_FRAME = AUDIO_FRAME_SAMPLES * AUDIO_FRAMES_PER_VIDEO_FRAME  # 640 = 40 ms
+
+# Frame kinds, LiveTalking's `audiotype` idea: 0 speech, 1 idle, >= 2 an action clip.
+SPEECH = 0
+IDLE = 1
+ACTION = 2
+
+_ids = itertools.count(1)
+
+
+@dataclass(slots=True)
+class Utterance:
+    """One sentence for the host to say, with the voice spec that says it."""
+
+    text: str
+    voice: str | None = None
+    id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass(slots=True)
+class AudioFrame:
+    """20 ms of 16 kHz mono float32 audio (320 samples) and what it is."""
+
+    samples: np.ndarray
+    kind: int = SPEECH
+    utterance: Utterance | None = None
+
+
+@dataclass(slots=True)
+class Tick:
+    """One video frame's worth of media: frame number, 40 ms of audio, and which avatar frame to show.
+
+    `index` counts video frames from the start of the session; the audio of tick n starts at
+    sample n * 640. `avatar_index` is the avatar frame (idle loop or action clip) to show.
+    """
+
+    index: int
+    audio: np.ndarray  # float32, 640 samples at 16 kHz
+    kind: int
+    avatar_index: int
+    utterance: Utterance | None = None
+    clip: str | None = None  # action clip name when kind >= ACTION
+
+
+def silence(samples: int = AUDIO_FRAME_SAMPLES) -> np.ndarray:
+    return np.zeros(samples, dtype=np.float32)
+
+
+def ping_pong(n: int, count: int) -> int:
+    """Index into `count` frames played forwards then backwards, so a loop has no jump."""
+    if count <= 1:
+        return 0
+    period = 2 * count - 2
+    k = n % period
+    return k if k < count else period - k

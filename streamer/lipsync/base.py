@@ -1,0 +1,63 @@
+"""The interface every lipsync engine shares: prepare for an avatar, then frames for audio windows."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamer.avatar.model import Avatar
+from streamer.frames import Tick
+
+
+class LipsyncError(Exception):
+    """An engine cannot run (missing weights, bad avatar). One-line message."""
+
+
+@dataclass(slots=True)
+class LipPatch:
+    """A new look for one region of an avatar frame.
+
+    `box` is (x1, y1, x2, y2) in the avatar frame's own pixels; `image` is BGR uint8 of that
+    region's size; `alpha` is float32 in [0, 1] of the same size (0 keeps the avatar frame).
+    The compositor blends it; the engine never touches the full frame.
+    """
+
+    box: tuple[int, int, int, int]
+    image: np.ndarray
+    alpha: np.ndarray
+
+
+Result = tuple[Tick, "LipPatch | None"]
+
+
+class LipStream(ABC):
+    """One session's lipsync state for one avatar. Used from a single stage thread.
+
+    push() may hold ticks back (look-ahead, batching) and returns finished ones in order;
+    every tick pushed comes out exactly once, from push() or flush(), unless reset() drops it.
+    A None patch means "show the avatar frame as it is" (silence, idle).
+    """
+
+    @abstractmethod
+    def push(self, tick: Tick) -> list[Result]: ...
+
+    def flush(self) -> list[Result]:
+        """Return every tick still held, finished."""
+        return []
+
+    def reset(self) -> None:
+        """Drop everything held (interrupt): the next push starts fresh."""
+
+    def close(self) -> None:
+        """Release per-session resources."""
+
+
+class LipsyncEngine(ABC):
+    """A loaded lipsync model, shared by every session of a worker."""
+
+    name: str = "engine"
+
+    @abstractmethod
+    def open(self, avatar: Avatar) -> LipStream:
+        """Start lip-syncing `avatar` for one session."""

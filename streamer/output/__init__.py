@@ -1,0 +1,1 @@
+"""Output: the encoder (H.264 + AAC) and the sinks that carry its packets (RTMP, file)."""

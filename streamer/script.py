@@ -1,0 +1,109 @@
+"""Scripts: what the host says, in order. A script is ordered segments (say, pause, action) that
+may loop. Loaded from YAML/JSON, or from plain text where every non-empty line is said."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+class ScriptError(Exception):
+    """A script cannot be used. One-line message naming the file and segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    kind: str  # "say" | "pause" | "action"
+    text: str = ""
+    ms: int = 0
+    name: str = ""
+    voice: str | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    """Segments played in order, `loop` times in all (0 = for ever)."""
+
+    segments: tuple[Segment, ...]
+    loop: int = 1
+    title: str = ""
+
+
+# Sentence ends in English and Chinese; the delimiter stays with its sentence.
+_SENTENCE = re.compile(r"[^.!?。！？；;…]+(?:[.!?。！？；;…]+|$)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cut text into sentences on English and Chinese punctuation, for streaming TTS."""
+    parts = [m.group(0).strip() for m in _SENTENCE.finditer(text.replace("\n", " "))]
+    return [p for p in parts if re.search(r"\w", p)]
+
+
+def parse_script(data: object, source: str = "script") -> Script:
+    if isinstance(data, list):
+        data = {"segments": data}
+    if not isinstance(data, dict):
+        raise ScriptError(f"{source}: expected a mapping with 'segments' or a list of segments")
+    raw = data.get("segments")
+    if not isinstance(raw, list) or not raw:
+        raise ScriptError(f"{source}: the script is empty (no segments)")
+    segments = [_segment(item, i, source) for i, item in enumerate(raw)]
+    if not any(s.kind == "say" and split_sentences(s.text) for s in segments):
+        raise ScriptError(f"{source}: the script has nothing to say")
+    loop = data.get("loop", 1)
+    if loop in ("forever", True):
+        loop = 0
+    if not isinstance(loop, int) or isinstance(loop, bool) or loop < 0:
+        raise ScriptError(f"{source}: loop must be a count >= 1 or 'forever', not {loop!r}")
+    return Script(tuple(segments), loop, str(data.get("title", "")))
+
+
+def _segment(item: object, i: int, source: str) -> Segment:
+    where = f"{source}: segment {i + 1}"
+    if isinstance(item, str):
+        item = {"say": item}
+    if not isinstance(item, dict):
+        raise ScriptError(f"{where}: expected a mapping like {{say: text}}, not {item!r}")
+    kinds = [k for k in ("say", "pause", "action") if k in item]
+    if len(kinds) != 1:
+        raise ScriptError(f"{where}: needs exactly one of say, pause, action")
+    kind = kinds[0]
+    value = item[kind]
+    voice = item.get("voice")
+    if kind == "say":
+        if not isinstance(value, str) or not value.strip():
+            raise ScriptError(f"{where}: say needs non-empty text")
+        return Segment("say", text=value.strip(), voice=voice)
+    if kind == "pause":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 600_000:
+            raise ScriptError(f"{where}: pause is in milliseconds, 1..600000, not {value!r}")
+        return Segment("pause", ms=int(value))
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", value):
+        raise ScriptError(f"{where}: action needs a clip name (letters, digits, _ -), not {value!r}")
+    return Segment("action", name=value)
+
+
+def load_script(path: str | Path) -> Script:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScriptError(f"script file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScriptError(f"cannot read script {path}: {e}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = [line.strip() for line in text.splitlines() if line.strip()]
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        raise ScriptError(f"{path}: not valid {suffix[1:].upper()}: {str(e).splitlines()[0]}") from None
+    if data is None or data == []:
+        raise ScriptError(f"{path}: the script is empty (no segments)")
+    return parse_script(data, str(path))
