@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from pathlib import Path
 
 import av
@@ -31,19 +30,18 @@ class LocalReceiver(threading.Thread):
         self.url = f"rtmp://127.0.0.1:{self.port}/live/{name}"
         self.recordings: list[Path] = []
         self.packets = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 inp = av.open(self.url, options={"listen": "1"}, timeout=(None, 10.0))
             except (av.FFmpegError, OSError) as e:
-                if not self._stop.is_set():
-                    log.warning("receiver: %s", e)
-                    time.sleep(0.2)
+                if not self._halt.is_set():
+                    log.debug("receiver: a connection that did not publish: %s", e)
                 continue
-            if self._stop.is_set():
+            if self._halt.is_set():
                 inp.close()
                 break
             self._record(inp)
@@ -69,7 +67,7 @@ class LocalReceiver(threading.Thread):
 
     def stop(self) -> None:
         """Stop listening; a recording in progress is finished properly."""
-        self._stop.set()
+        self._halt.set()
         try:  # wake a blocked listen by connecting to it
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
         except OSError:

@@ -53,13 +53,17 @@ class RtmpSink(Sink):
     realtime = True
 
     def __init__(self, url: str, encoder: Encoder, connect_timeout: float = 5.0,
-                 max_delay: float = 2.0, on_event: Callable[..., None] | None = None):
+                 max_delay: float = 2.0, on_event: Callable[..., None] | None = None,
+                 probe: bool = True):
         self.url = url
         self.safe_url = mask_url(url)
         self.scheme, self.host, self.port = parse_rtmp_url(url)
         self.encoder = encoder
         self.connect_timeout = connect_timeout
         self.max_delay = max_delay
+        # FFmpeg's one-client RTMP server (our local receiver) takes a probe for a failed
+        # publisher, so the probe is skipped for it; it is local and cannot hang.
+        self.probe = probe
         self.on_event = on_event or (lambda *a, **k: None)
         self._out: av.container.OutputContainer | None = None
         self._streams: dict[str, av.stream.Stream] = {}
@@ -78,16 +82,8 @@ class RtmpSink(Sink):
 
     def connect(self) -> None:
         """Open the connection now or raise SinkError with the reason."""
-        try:
-            socket.create_connection((self.host, self.port), timeout=self.connect_timeout).close()
-        except socket.gaierror as e:
-            raise SinkError(f"cannot resolve RTMP host {self.host}: {e.strerror}") from None
-        except TimeoutError:
-            raise SinkError(f"RTMP server {self.host}:{self.port} did not answer within "
-                            f"{self.connect_timeout:g} s") from None
-        except OSError as e:
-            raise SinkError(f"cannot connect to RTMP server {self.host}:{self.port}: "
-                            f"{e.strerror or e}") from None
+        if self.probe:
+            self._probe()
         try:
             out = av.open(self.url, "w", format="flv")
             streams = {"video": out.add_stream_from_template(self.encoder.video),
@@ -100,9 +96,23 @@ class RtmpSink(Sink):
         self._waiting_for_key = True
         self._delay = 0.0
         self.connects += 1
+        self.last_error = None
         self.encoder.request_keyframe()
         log.info("connected to %s", self.safe_url)
         self.on_event("output", state="connected", url=self.safe_url, connects=self.connects)
+
+    def _probe(self) -> None:
+        """A plain TCP connect with a timeout, so FFmpeg never blocks on a silent host."""
+        try:
+            socket.create_connection((self.host, self.port), timeout=self.connect_timeout).close()
+        except socket.gaierror as e:
+            raise SinkError(f"cannot resolve RTMP host {self.host}: {e.strerror}") from None
+        except TimeoutError:
+            raise SinkError(f"RTMP server {self.host}:{self.port} did not answer within "
+                            f"{self.connect_timeout:g} s") from None
+        except OSError as e:
+            raise SinkError(f"cannot connect to RTMP server {self.host}:{self.port}: "
+                            f"{e.strerror or e}") from None
 
     def write(self, packet: av.Packet) -> None:
         if self._out is None:

@@ -1,0 +1,98 @@
+"""The spine, end to end: `livehost demo` pushes to a real nginx-rtmp, and PyAV pulls it back."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from streamer.avatar.store import load_avatar
+from streamer.compositor import Canvas
+from tests.conftest import livehost_cmd
+from tests.media import mouth_motion, read_media
+
+SCRIPT = """\
+segments:
+  - say: Hello and welcome. Today we test the whole pipeline, from the voice to the stream.
+  - pause: 1500
+  - say: 大家好，欢迎来到直播间。
+  - pause: 1500
+  - say: The mouth should move while I speak, and rest while I am silent.
+"""
+
+
+def mouth_box_on_canvas(avatars_dir, width: int, height: int) -> tuple[int, int, int, int]:
+    avatar = load_avatar(avatars_dir, "default")
+    canvas = Canvas(avatar, width, height)
+    x1, y1 = avatar.mouths[:, 0].min(), avatar.mouths[:, 1].min()
+    x2, y2 = avatar.mouths[:, 2].max(), avatar.mouths[:, 3].max()
+    s = canvas.scale
+    return (int(canvas.x0 + x1 * s), int(canvas.y0 + y1 * s), int(canvas.x0 + x2 * s), int(canvas.y0 + y2 * s))
+
+
+def start_pull(url: str, **kw):
+    result = {}
+    th = threading.Thread(target=lambda: result.update(media=read_media(url, **kw)), daemon=True)
+    th.start()
+    return th, result
+
+
+@pytest.mark.slow
+def test_demo_push_is_what_a_platform_accepts(nginx_rtmp, cli_env, avatars_dir, tmp_path):
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    url = nginx_rtmp.url("spine")
+    box = mouth_box_on_canvas(avatars_dir, 720, 1280)
+    puller, result = start_pull(url, box=box)  # nginx-rtmp lets a player wait for the publisher
+    time.sleep(0.5)
+    demo = subprocess.run(livehost_cmd("demo", "--push", url, "--script", str(script), "--size", "720x1280"),
+                          env=cli_env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    puller.join(30)
+    m = result["media"]
+
+    assert (m.vcodec, m.acodec) == ("h264", "aac")
+    assert (m.width, m.height) == (720, 1280)
+    assert (m.audio_rate, m.audio_channels) == (44100, 2)
+    pts = np.array([p for p, _, _ in m.video])
+    assert len(pts) > 25 * 10, f"only {len(pts)} video frames arrived"
+    steps = np.round(np.diff(pts), 3)
+    assert set(steps.tolist()) == {0.04}, f"video timestamps not a steady 25 fps: {sorted(set(steps.tolist()))}"
+    assert all(p == d for p, d, _ in m.video), "pts != dts: the stream has reordered (B) frames"
+    assert "B" not in m.picture_types
+    gaps = m.keyframe_gaps()
+    assert gaps and max(gaps) <= 2.0 + 1e-6, f"keyframe gaps {gaps}"
+    assert abs(m.audio_end() - m.video_end()) <= 0.040, (m.audio_end(), m.video_end())
+    speaking, silent, n_speak, n_quiet = mouth_motion(m)
+    assert n_speak > 50 and n_quiet > 25, (n_speak, n_quiet)
+    assert speaking > 3 * max(silent, 0.2), f"mouth motion speaking {speaking:.2f} vs silent {silent:.2f}"
+
+
+@pytest.mark.slow
+def test_push_resumes_after_rtmp_server_restart(nginx_rtmp, cli_env):
+    url = nginx_rtmp.url("restart")
+    demo = subprocess.Popen(livehost_cmd("demo", "--push", url, "--duration", "25", "--size", "320x568"),
+                            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        th, first = start_pull(url, decode=False, max_seconds=3)
+        th.join(30)
+        assert len(first["media"].video) >= 50, "the live never reached the server"
+        nginx_rtmp.kill()
+        time.sleep(1.0)
+        assert demo.poll() is None, "the streamer died with the server"
+        nginx_rtmp.start()
+        restarted = time.monotonic()
+        th, again = start_pull(url, decode=False, max_seconds=1)
+        th.join(30)
+        m = again["media"]
+        assert m.video, "the push never resumed"
+        assert m.first_packet_at - restarted <= 3.0, f"resumed {m.first_packet_at - restarted:.2f} s after the restart"
+        assert demo.poll() is None, "the streamer exited after the reconnect"
+        out, _ = demo.communicate(timeout=60)
+        assert demo.returncode == 0, out
+        assert "connected" in out
+    finally:
+        if demo.poll() is None:
+            demo.kill()
