@@ -54,7 +54,7 @@ def parse_script(data: object, source: str = "script") -> Script:
     if not any(s.kind == "say" and split_sentences(s.text) for s in segments):
         raise ScriptError(f"{source}: the script has nothing to say")
     loop = data.get("loop", 1)
-    if loop in ("forever", True):
+    if loop is True or loop == "forever":
         loop = 0
     if not isinstance(loop, int) or isinstance(loop, bool) or loop < 0:
         raise ScriptError(f"{source}: loop must be a count >= 1 or 'forever', not {loop!r}")
