@@ -37,8 +37,10 @@ class Encoder:
         v.codec_context.options = {
             "preset": settings.preset,
             "tune": "zerolatency",
+            # Frame threads instead of zerolatency's sliced threads: ~25 % more frames per
+            # second on 2 cores for 2 frames (80 ms) of encoder delay.
             "x264-params": (f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:forced-idr=1:"
-                            f"vbv-maxrate={kbps}:vbv-bufsize={kbps}"),
+                            f"vbv-maxrate={kbps}:vbv-bufsize={kbps}:sliced-threads=0"),
         }
         a = self._template.add_stream("aac", rate=settings.audio_rate)
         a.layout = "stereo"

@@ -18,7 +18,8 @@ def test_one_hour_live_has_no_av_drift(cli_env, tmp_path):
                       "  - pause: 700\n  - say: 一个小时以后，声音和画面仍然同步。\n")
     out = tmp_path / "hour.flv"
     p = subprocess.run(livehost_cmd("demo", "--record", str(out), "--no-pace", "--duration", "3600",
-                                    "--size", "320x240", "--script", str(script)),
+                                    "--size", "320x240", "--bitrate", "150000", "--preset", "ultrafast",
+                                    "--script", str(script)),
                        env=cli_env, capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     m = read_media(str(out), decode=False)

@@ -1,0 +1,217 @@
+"""The avatar folder format: write a prepared avatar atomically, load it back.
+
+An avatar lives in `<avatars_dir>/<id>/`:
+
+    avatar.json      {"id", "format", "width", "height", "frames", "fps", "kind", "source", "created"}
+    frames/000000.jpg ...   BGR frames, JPEG quality 95, all of one size
+    faces.npy        (N, 4) int32 face boxes x1, y1, x2, y2, one per frame
+    mouths.npy       (N, 4) int32 mouth boxes: around the lips, centred on the line between them
+    mouth_mask.png   8-bit grey feathered mask for a mouth box (0 at its borders)
+
+A folder is written under a temporary name next to its final place and renamed when complete,
+so a failed or interrupted preparation never leaves a half-written avatar behind.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from streamer.avatar.model import Avatar, AvatarError
+
+log = logging.getLogger("livehost.avatar")
+
+FORMAT_VERSION = 1
+JPEG_QUALITY = 95
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_TMP_PREFIX = ".tmp-"
+_STALE_TMP_S = 3600.0
+
+
+def check_id(avatar_id: str) -> str:
+    """Return `avatar_id` if it is a valid avatar id (lowercase, digits, _ and -; 1-40 chars)."""
+    if not isinstance(avatar_id, str) or not ID_PATTERN.match(avatar_id):
+        raise AvatarError(
+            f"invalid avatar id {avatar_id!r}: use 1-40 of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit")
+    return avatar_id
+
+
+def list_avatars(avatars_dir: Path) -> list[str]:
+    """Ids of the avatars in `avatars_dir` (folders with an avatar.json), sorted."""
+    avatars_dir = Path(avatars_dir)
+    if not avatars_dir.is_dir():
+        return []
+    return sorted(p.name for p in avatars_dir.iterdir()
+                  if ID_PATTERN.match(p.name) and (p / "avatar.json").is_file())
+
+
+def frame_name(index: int) -> str:
+    return f"{index:06d}.jpg"
+
+
+class AvatarWriter:
+    """Writes one avatar frame by frame into a temporary folder; commit() makes it appear.
+
+    Use as a context manager: leaving the block without commit() removes everything written.
+    An existing avatar with the same id is replaced only when commit() succeeds.
+    """
+
+    def __init__(self, avatars_dir: Path, avatar_id: str):
+        self.avatar_id = check_id(avatar_id)
+        self.avatars_dir = Path(avatars_dir)
+        self.avatars_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(self.avatars_dir)
+        self.tmp = self.avatars_dir / f"{_TMP_PREFIX}{avatar_id}-{uuid.uuid4().hex[:8]}"
+        (self.tmp / "frames").mkdir(parents=True)
+        self.count = 0
+        self.size: tuple[int, int] | None = None
+        self._done = False
+
+    def __enter__(self) -> AvatarWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._done:
+            self.abort()
+
+    def add_frame(self, frame: np.ndarray) -> int:
+        """Append one BGR uint8 frame; returns its index."""
+        h, w = frame.shape[:2]
+        if self.size is None:
+            self.size = (w, h)
+        elif self.size != (w, h):
+            raise AvatarError(f"frame {self.count} is {w}x{h}, expected {self.size[0]}x{self.size[1]}")
+        ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise AvatarError(f"cannot encode frame {self.count} as JPEG")
+        (self.tmp / "frames" / frame_name(self.count)).write_bytes(data.tobytes())
+        self.count += 1
+        return self.count - 1
+
+    def commit(self, faces: np.ndarray, mouths: np.ndarray, mouth_mask: np.ndarray,
+               source: str, kind: str, fps: int = 25) -> Path:
+        """Write the boxes, mask and avatar.json, then move the folder into place; returns it."""
+        faces = np.asarray(faces, dtype=np.int32)
+        mouths = np.asarray(mouths, dtype=np.int32)
+        n = self.count
+        if n == 0 or self.size is None:
+            raise AvatarError("an avatar needs at least one frame")
+        for name, boxes in (("faces", faces), ("mouths", mouths)):
+            if boxes.shape != (n, 4):
+                raise AvatarError(f"{name} has shape {boxes.shape}, expected ({n}, 4)")
+        np.save(self.tmp / "faces.npy", faces)
+        np.save(self.tmp / "mouths.npy", mouths)
+        mask8 = np.clip(np.asarray(mouth_mask, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        cv2.imwrite(str(self.tmp / "mouth_mask.png"), mask8)
+        meta = {
+            "id": self.avatar_id, "format": FORMAT_VERSION, "width": self.size[0],
+            "height": self.size[1], "frames": n, "fps": int(fps), "kind": kind,
+            "source": source, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (self.tmp / "avatar.json").write_text(json.dumps(meta, indent=2) + "\n")
+        final = self.avatars_dir / self.avatar_id
+        old = None
+        if final.exists():
+            old = self.avatars_dir / f"{_TMP_PREFIX}old-{self.avatar_id}-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+        os.replace(self.tmp, final)
+        self._done = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        log.info("avatar %s saved: %d frames %dx%d from %s", self.avatar_id, n, *self.size, source)
+        return final
+
+    def abort(self) -> None:
+        """Remove everything written so far."""
+        self._done = True
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def save_avatar(avatars_dir: Path, avatar_id: str, frames: list[np.ndarray], faces: np.ndarray,
+                mouths: np.ndarray, mouth_mask: np.ndarray, source: str, kind: str = "image",
+                fps: int = 25) -> Path:
+    """Write a complete avatar folder atomically and return it."""
+    with AvatarWriter(avatars_dir, avatar_id) as writer:
+        for frame in frames:
+            writer.add_frame(frame)
+        return writer.commit(faces, mouths, mouth_mask, source=source, kind=kind, fps=fps)
+
+
+def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
+    """Load `<avatars_dir>/<avatar_id>` fully into memory.
+
+    Raises AvatarError for an invalid or unknown id (listing the available ones) and for a broken
+    folder (naming the file that is missing or wrong).
+    """
+    check_id(avatar_id)
+    avatars_dir = Path(avatars_dir)
+    folder = avatars_dir / avatar_id
+    if not (folder / "avatar.json").is_file():
+        if folder.is_dir():
+            raise AvatarError(f"avatar '{avatar_id}' is broken: avatar.json is missing in {folder}")
+        available = ", ".join(list_avatars(avatars_dir)) or "none"
+        raise AvatarError(f"unknown avatar '{avatar_id}' (available: {available})")
+
+    def broken(what: str) -> AvatarError:
+        return AvatarError(f"avatar '{avatar_id}' is broken: {what} ({folder})")
+
+    try:
+        meta = json.loads((folder / "avatar.json").read_text())
+        n, width, height = int(meta["frames"]), int(meta["width"]), int(meta["height"])
+        version, fps = int(meta.get("format", 0)), int(meta.get("fps", 25))
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise broken(f"avatar.json is unreadable ({e.__class__.__name__}: {e})") from None
+    if version != FORMAT_VERSION:
+        raise broken(f"avatar.json has format {version}, this version reads {FORMAT_VERSION}")
+    if n < 1:
+        raise broken("avatar.json says it has no frames")
+    boxes = {}
+    for name in ("faces", "mouths"):
+        try:
+            arr = np.load(folder / f"{name}.npy", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise broken(f"{name}.npy is missing or unreadable ({e.__class__.__name__})") from None
+        if arr.shape != (n, 4):
+            raise broken(f"{name}.npy has shape {arr.shape}, expected ({n}, 4)")
+        boxes[name] = arr.astype(np.int32, copy=False)
+    mask = cv2.imread(str(folder / "mouth_mask.png"), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise broken("mouth_mask.png is missing or unreadable")
+    frames = _read_frames(folder / "frames", n)
+    for i, frame in enumerate(frames):
+        if frame is None:
+            raise broken(f"frames/{frame_name(i)} is missing or unreadable")
+        if frame.shape[:2] != (height, width):
+            raise broken(f"frames/{frame_name(i)} is {frame.shape[1]}x{frame.shape[0]}, "
+                         f"expected {width}x{height}")
+    return Avatar(id=avatar_id, path=folder, frames=frames, faces=boxes["faces"],
+                  mouths=boxes["mouths"], mouth_mask=mask.astype(np.float32) / 255.0, fps=fps)
+
+
+def _read_frames(folder: Path, n: int) -> list[np.ndarray | None]:
+    # JPEG decoding releases the GIL: a few threads load a 75-frame avatar several times faster.
+    paths = [str(folder / frame_name(i)) for i in range(n)]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(cv2.imread, paths))
+
+
+def _remove_stale_temps(avatars_dir: Path) -> None:
+    """Remove temporary folders left by a preparation that was killed long ago."""
+    now = time.time()
+    for p in avatars_dir.glob(_TMP_PREFIX + "*"):
+        try:
+            if now - p.stat().st_mtime > _STALE_TMP_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass

@@ -1,0 +1,73 @@
+"""TTS engines behind one interface, chosen by a short spec string such as 'espeak:cmn'.
+
+Engine modules are imported only when a voice of theirs is created, so importing this package
+stays light (no aiohttp, no libespeak-ng).
+"""
+from __future__ import annotations
+
+from streamer.voice.base import Voice, VoiceError
+
+# engine -> the options its spec accepts, with their types
+ENGINES: dict[str, dict[str, type]] = {
+    "espeak": {"rate": int, "pitch": int, "volume": int},
+    "edge": {"rate": str, "pitch": str, "volume": str, "timeout": float},
+}
+_USAGE = ("valid engines: espeak, edge (e.g. 'espeak', 'espeak:cmn', 'espeak:en:rate=170,pitch=60', "
+          "'edge', 'edge:en-US-AriaNeural:rate=+10%')")
+
+__all__ = ["ENGINES", "Voice", "VoiceError", "create_voice", "parse_voice_spec"]
+
+
+def create_voice(spec: str) -> Voice:
+    """Build the voice `spec` names: engine[:voice][:option=value[,option=value]].
+
+    'espeak' picks English or Mandarin per text; 'espeak:en', 'espeak:cmn' fix the language.
+    'edge' is zh-CN-XiaoxiaoNeural; 'edge:en-US-AriaNeural' any Edge voice. Raises VoiceError
+    (listing the valid engines) for an unknown engine or a malformed spec. Does not touch the
+    network; call check() on the result to find out whether the voice can speak.
+    """
+    engine, name, options = parse_voice_spec(spec)
+    if engine == "espeak":
+        from streamer.voice.espeak import EspeakVoice
+
+        return EspeakVoice(name, **options)
+    from streamer.voice.edge import DEFAULT_VOICE, EdgeVoice
+
+    return EdgeVoice(name or DEFAULT_VOICE, **options)
+
+
+def parse_voice_spec(spec: str) -> tuple[str, str | None, dict[str, object]]:
+    """Split a spec into (engine, voice name or None, typed options); VoiceError if malformed."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise VoiceError(f"empty voice spec; {_USAGE}")
+    engine, *parts = spec.strip().split(":")
+    engine = engine.strip().lower()
+    if engine not in ENGINES:
+        raise VoiceError(f"unknown voice engine '{engine}' in voice spec '{spec}'; {_USAGE}")
+    allowed = ENGINES[engine]
+    name: str | None = None
+    options: dict[str, object] = {}
+    for part in (p.strip() for p in parts):
+        if not part:
+            raise VoiceError(f"malformed voice spec '{spec}': empty part between ':'; {_USAGE}")
+        if "=" not in part:
+            if name is not None or options:
+                raise VoiceError(f"malformed voice spec '{spec}': one voice name, right after the "
+                                 f"engine; {_USAGE}")
+            name = part
+            continue
+        for pair in part.split(","):
+            key, _, value = (s.strip() for s in pair.partition("="))
+            key = key.lower()
+            if key not in allowed:
+                raise VoiceError(f"unknown option '{key}' in voice spec '{spec}'; {engine} accepts "
+                                 f"{', '.join(allowed)}")
+            try:
+                options[key] = allowed[key](value)
+                if not value:
+                    raise ValueError
+            except ValueError:
+                kind = {int: "a whole number", float: "a number", str: "a value"}[allowed[key]]
+                raise VoiceError(f"option {key} in voice spec '{spec}' must be {kind}, "
+                                 f"got '{value}'") from None
+    return engine, name, options
