@@ -43,7 +43,7 @@ class ParametricEngine(LipsyncEngine):
         return ParametricStream(avatar)
 
 
-class Voice:
+class MouthShape:
     """Turns 40 ms audio windows into a smoothed mouth shape (openness 0..1, width -1..1)."""
 
     def __init__(self):
@@ -144,21 +144,21 @@ class ParametricStream(LipStream):
 
     def __init__(self, avatar: Avatar):
         self.avatar = avatar
-        self.voice = Voice()
+        self.mouth = MouthShape()
         self._rigs: OrderedDict[tuple, _Rig] = OrderedDict()
         self._looks: dict[tuple, _Look] = {}
 
     def push(self, tick: Tick) -> list[Result]:
         if tick.kind >= ACTION:  # an action clip plays its own frames
-            self.voice.reset()
+            self.mouth.reset()
             return [(tick, None)]
-        self.voice.update(tick.audio if tick.kind == SPEECH else None)
-        if self.voice.at_rest:
+        self.mouth.update(tick.audio if tick.kind == SPEECH else None)
+        if self.mouth.at_rest:
             return [(tick, None)]
-        return [(tick, self.render(tick.avatar_index, self.voice.openness, self.voice.width))]
+        return [(tick, self.render(tick.avatar_index, self.mouth.openness, self.mouth.width))]
 
     def reset(self) -> None:
-        self.voice.reset()
+        self.mouth.reset()
 
     def render(self, index: int, openness: float, width: float) -> LipPatch | None:
         """The mouth region of avatar frame `index` with the mouth `openness` open (0..1)."""
