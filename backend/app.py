@@ -1,0 +1,75 @@
+"""The Flask application factory: everything is built here from one ApiSettings, nothing at import."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from backend.db import Database, close_session
+from backend.errors import register_error_handlers
+from backend.kv import MemoryRevocations, RedisRevocations
+from backend.settings import ApiSettings
+
+log = logging.getLogger("livehost.api")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: ApiSettings | None = None) -> Flask:
+    settings = settings or ApiSettings.from_env()
+    app = Flask("livehost", static_folder=None)
+    app.config.update(LIVEHOST=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+                      TESTING=settings.testing, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False
+    app.extensions["livehost.db"] = Database(settings.database_url)
+    app.teardown_appcontext(close_session)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2) \
+        if settings.redis_url else None
+    app.extensions["livehost.redis"] = client
+    register_error_handlers(app)
+
+    from backend import auth, openapi
+    from backend.control import make_bus
+    from backend.resources import avatars, health, rooms, schedules, scripts, sessions, users, voices
+
+    auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
+    app.extensions["livehost.bus"] = make_bus(client)
+    for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, health, openapi):
+        app.register_blueprint(module.bp)
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
+                      key_prefix="livehost:limits", swallow_errors=True, headers_enabled=True)
+    app.view_functions["auth.login"] = limiter.limit(
+        settings.login_limit, deduct_when=lambda response: response.status_code == 401)(
+        app.view_functions["auth.login"])
+    app.extensions["livehost.limiter"] = limiter
+
+    @app.before_request
+    def _limit_json_body():
+        if request.mimetype == "application/json" and (request.content_length or 0) > settings.max_body_bytes:
+            from backend.errors import ApiError
+            raise ApiError(413, "too_large", f"JSON bodies are limited to {settings.max_body_bytes} bytes")
+
+    @app.after_request
+    def _headers(response):
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        origin = request.headers.get("Origin")
+        if origin and origin in settings.cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+        return response
+
+    return app

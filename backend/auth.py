@@ -1,0 +1,166 @@
+"""Sign-in with JWT: login, refresh, logout (revocation), me; password hashing and role checks."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, g, request
+from flask_jwt_extended import (JWTManager, create_access_token, create_refresh_token, decode_token,
+                                get_jwt, get_jwt_identity, verify_jwt_in_request)
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import PyJWTError
+from pydantic import Field, field_validator
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backend.api import ANYONE, PUBLIC, Model, Out, route
+from backend.db import db
+from backend.errors import ApiError, error_response
+from backend.models import User
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+USERNAME = re.compile(r"^[a-z0-9_]{3,20}$")
+# werkzeug's scrypt: n=2**15, r=8, p=1 (memory-hard; stronger than pbkdf2-sha256 at 600k)
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_username(name: str) -> str:
+    name = name.strip().lower()
+    if not USERNAME.fullmatch(name):
+        raise ValueError("username must be 3-20 characters: a-z, 0-9 and _")
+    return name
+
+
+def check_password(pw: str) -> str:
+    if not 8 <= len(pw) <= 128:
+        raise ValueError("password must be 8 to 128 characters")
+    return pw
+
+
+class LoginIn(Model):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=128)
+
+
+class Tokens(Out):
+    access_token: str
+    refresh_token: str | None = None
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class LogoutIn(Model):
+    refresh_token: str | None = Field(None, max_length=4096)
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+class PasswordIn(Model):
+    password: str
+
+    _pw = field_validator("password")(lambda cls, v: check_password(v))
+
+
+def init_jwt(app, revocations) -> None:
+    app.config.update(JWT_SECRET_KEY=app.config["LIVEHOST"].jwt_secret,
+                      JWT_ACCESS_TOKEN_EXPIRES=app.config["LIVEHOST"].access_minutes * 60,
+                      JWT_REFRESH_TOKEN_EXPIRES=app.config["LIVEHOST"].refresh_days * 86400,
+                      JWT_TOKEN_LOCATION=["headers", "query_string"],
+                      JWT_QUERY_STRING_NAME="access_token")  # for EventSource, which cannot set headers
+    jwt = JWTManager(app)
+    app.extensions["livehost.revocations"] = revocations
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header, payload) -> bool:
+        return revocations.is_revoked(payload["jti"])
+
+    def unauthorized(message):
+        return error_response(401, "unauthorized", message)
+
+    jwt.unauthorized_loader(lambda reason: unauthorized("sign in first: no access token"))
+    jwt.invalid_token_loader(lambda reason: unauthorized("the token is not valid"))
+    jwt.expired_token_loader(lambda h, p: unauthorized("the token has expired; refresh or sign in again"))
+    jwt.revoked_token_loader(lambda h, p: unauthorized("the token was revoked; sign in again"))
+    jwt.needs_fresh_token_loader(lambda h, p: unauthorized("sign in again"))
+    jwt.user_lookup_error_loader(lambda h, p: unauthorized("the user no longer exists"))
+
+
+def require_role(roles: tuple[str, ...], refresh: bool = False) -> User:
+    """The signed-in user, if their role is one of `roles`; else 401/403 as ApiError."""
+    try:
+        verify_jwt_in_request(refresh=refresh, locations=["headers"] if refresh else None)
+    except (JWTExtendedException, PyJWTError):
+        raise  # answered by flask-jwt-extended's loaders above
+    user = db().get(User, int(get_jwt_identity()))
+    if user is None or user.disabled:
+        raise ApiError(401, "unauthorized", "this account no longer exists or is disabled")
+    if user.role not in roles:
+        raise ApiError(403, "forbidden", f"a {user.role} may not do this")
+    g.user = user
+    return user
+
+
+def _tokens(user: User, refresh: bool = True) -> dict:
+    claims = {"role": user.role, "username": user.username}
+    out = {"access_token": create_access_token(str(user.id), additional_claims=claims),
+           "token_type": "Bearer", "expires_in": current_app.config["LIVEHOST"].access_minutes * 60}
+    if refresh:
+        out["refresh_token"] = create_refresh_token(str(user.id), additional_claims=claims)
+    return out
+
+
+@route(bp, "POST", "/login", roles=PUBLIC, body=LoginIn, response=Tokens)
+def login(body: LoginIn):
+    """Sign in with username and password; returns an access and a refresh token."""
+    name = body.username.strip().lower()
+    user = db().scalar(select(User).where(User.username == name)) if USERNAME.fullmatch(name) else None
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, body.password)
+    if not ok or user is None or user.disabled:
+        raise ApiError(401, "unauthorized", "wrong username or password")
+    return _tokens(user)
+
+
+@route(bp, "POST", "/refresh", roles=PUBLIC, response=Tokens)
+def refresh():
+    """A new access token for a refresh token (sent as the Bearer token)."""
+    user = require_role(ANYONE, refresh=True)
+    return _tokens(user, refresh=False)
+
+
+@route(bp, "POST", "/logout", roles=ANYONE, body=None)
+def logout():
+    """Revoke the access token used here (and the refresh token given in the body, if any)."""
+    revocations = current_app.extensions["livehost.revocations"]
+    _revoke(revocations, get_jwt())
+    data = request.get_json(silent=True) or {}
+    token = data.get("refresh_token") if isinstance(data, dict) else None
+    if isinstance(token, str) and token:
+        try:
+            payload = decode_token(token)
+        except Exception:  # noqa: BLE001 - a bad refresh token is simply not revoked
+            raise ApiError(422, "invalid", "refresh_token is not a valid token") from None
+        if payload.get("sub") == get_jwt()["sub"]:
+            _revoke(revocations, payload)
+    return None
+
+
+def _revoke(revocations, payload: dict) -> None:
+    ttl = int(payload["exp"] - datetime.now(timezone.utc).timestamp()) + 1
+    revocations.revoke(payload["jti"], ttl)
+
+
+@route(bp, "GET", "/me", roles=ANYONE, response=UserOut)
+def me():
+    """The signed-in user."""
+    return UserOut.model_validate(g.user)

@@ -1,0 +1,152 @@
+"""SQLAlchemy 2.0 models. MySQL/MariaDB in production, SQLite by default; Alembic owns the schema."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("admin", "operator", "viewer")
+PLATFORMS = ("douyin", "bilibili", "kuaishou", "youtube", "custom")
+SESSION_STATES = ("queued", "starting", "live", "stopping", "ended", "failed")
+REPEATS = ("none", "daily", "weekly")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class UTCDateTime(TypeDecorator):
+    """Naive UTC in the database (MySQL DATETIME has no zone); aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Room(Timestamped, Base):
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(16))
+    server_url: Mapped[str] = mapped_column(String(500))
+    stream_key_enc: Mapped[str] = mapped_column(Text, default="")  # Fernet token, never returned
+    key_hint: Mapped[str] = mapped_column(String(8), default="")  # last characters, for humans
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Avatar(Timestamped, Base):
+    __tablename__ = "avatars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)  # folder name under avatars/
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="preparing")  # preparing/ready/failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    source: Mapped[str] = mapped_column(String(255), default="")
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Voice(Timestamped, Base):
+    __tablename__ = "voices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    engine: Mapped[str] = mapped_column(String(16))
+    voice: Mapped[str] = mapped_column(String(100), default="")
+    rate: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..100
+    pitch: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..50
+
+
+class Script(Timestamped, Base):
+    __tablename__ = "scripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    loop: Mapped[int] = mapped_column(Integer, default=1)  # 0 = for ever
+    segments: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Schedule(Timestamped, Base):
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id", ondelete="RESTRICT"))
+    avatar_id: Mapped[int] = mapped_column(ForeignKey("avatars.id", ondelete="RESTRICT"))
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="RESTRICT"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    repeat: Mapped[str] = mapped_column(String(8), default="none")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    __table_args__ = (Index("ix_schedules_room_start", "room_id", "start_at"),)
+
+
+class LiveSession(Timestamped, Base):
+    """One run of a schedule, or a 'go live now'."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id", ondelete="RESTRICT"))
+    avatar_id: Mapped[int] = mapped_column(ForeignKey("avatars.id", ondelete="RESTRICT"))
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    worker: Mapped[str | None] = mapped_column(String(100), default=None)
+    planned_end_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    __table_args__ = (Index("ix_sessions_status", "status"),)
+
+
+class Comment(Timestamped, Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text)
+    interrupt: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class AuditEntry(Timestamped, Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(60), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    __table_args__ = (Index("ix_audit_created", "created_at"),)

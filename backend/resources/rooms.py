@@ -1,0 +1,145 @@
+"""Rooms: where a live goes (platform and RTMP push URL). The stream key is a secret: encrypted at
+rest, shown only as a hint of its last characters, never logged."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from flask import Blueprint
+from pydantic import Field, field_validator
+from sqlalchemy import select
+
+from backend import audit, secrets
+from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.db import db
+from backend.models import PLATFORMS, Room
+
+bp = Blueprint("rooms", __name__, url_prefix="/api/rooms")
+
+Platform = Literal["douyin", "bilibili", "kuaishou", "youtube", "custom"]
+assert set(Platform.__args__) == set(PLATFORMS)
+
+
+def check_server_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("server_url is not a valid URL") from None
+    if parts.scheme not in ("rtmp", "rtmps"):
+        raise ValueError("server_url must start with rtmp:// or rtmps://")
+    if not parts.hostname:
+        raise ValueError("server_url has no host")
+    if parts.query or parts.fragment or any(c.isspace() for c in url):
+        raise ValueError("server_url must be a plain rtmp:// URL without spaces, ? or #")
+    return url.rstrip("/")
+
+
+class RoomSettings(Model):
+    persona: str = Field("", max_length=4000)
+    answer_immediately: bool = False
+    keyword_replies: dict[str, str] = Field(default_factory=dict, max_length=200)
+
+
+class RoomIn(Model):
+    name: str = Field(min_length=1, max_length=100)
+    platform: Platform
+    server_url: str = Field(max_length=500, description="rtmp:// or rtmps:// push server, without the key")
+    stream_key: str = Field("", max_length=500, description="secret; write-only")
+    settings: RoomSettings = Field(default_factory=RoomSettings)
+
+    _url = field_validator("server_url")(lambda cls, v: check_server_url(v))
+
+    @field_validator("stream_key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if any(c.isspace() or ord(c) < 32 for c in v):
+            raise ValueError("stream_key must not contain spaces or control characters")
+        return v
+
+
+class RoomPatch(Model):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    platform: Platform | None = None
+    server_url: str | None = Field(None, max_length=500)
+    stream_key: str | None = Field(None, max_length=500)
+    settings: RoomSettings | None = None
+
+    _url = field_validator("server_url")(lambda cls, v: v if v is None else check_server_url(v))
+    _key = field_validator("stream_key")(lambda cls, v: v if v is None else RoomIn._key(v))
+
+
+class RoomOut(Out):
+    id: int
+    name: str
+    platform: str
+    server_url: str
+    stream_key: str = Field(description="masked: '' when none is set, else '****' and at most 4 characters")
+    settings: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, room: Room) -> "RoomOut":
+        masked = ("****" + room.key_hint) if room.stream_key_enc else ""
+        return cls(id=room.id, name=room.name, platform=room.platform, server_url=room.server_url,
+                   stream_key=masked, settings=room.settings or {}, created_at=room.created_at)
+
+
+def _set_key(room: Room, key: str) -> None:
+    room.stream_key_enc = secrets.encrypt(key)
+    room.key_hint = secrets.hint(key)
+
+
+@route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[RoomOut])
+def list_rooms(query: PageQuery):
+    """All rooms (stream keys masked)."""
+    return paginate(db(), select(Room).order_by(Room.id), query, RoomOut.of)
+
+
+@route(bp, "POST", "", roles=OPERATE, body=RoomIn, response=RoomOut, status=201)
+def create_room(body: RoomIn):
+    """Create a room."""
+    s = db()
+    room = Room(name=body.name, platform=body.platform, server_url=body.server_url,
+                settings=body.settings.model_dump())
+    _set_key(room, body.stream_key)
+    s.add(room)
+    s.flush()
+    audit.record("room.create", f"room:{room.id}", name=room.name, platform=room.platform)
+    s.commit()
+    return RoomOut.of(room)
+
+
+@route(bp, "GET", "/<int:room_id>", roles=ANYONE, response=RoomOut)
+def get_room(room_id: int):
+    """One room (stream key masked)."""
+    return RoomOut.of(get_or_404(db(), Room, room_id, "room"))
+
+
+@route(bp, "PATCH", "/<int:room_id>", roles=OPERATE, body=RoomPatch, response=RoomOut)
+def change_room(room_id: int, body: RoomPatch):
+    """Change a room; a stream_key given replaces the stored one."""
+    s = db()
+    room = get_or_404(s, Room, room_id, "room")
+    for field in ("name", "platform", "server_url"):
+        value = getattr(body, field)
+        if value is not None:
+            setattr(room, field, value)
+    if body.settings is not None:
+        room.settings = body.settings.model_dump()
+    if body.stream_key is not None:
+        _set_key(room, body.stream_key)
+    audit.record("room.change", f"room:{room.id}", fields=sorted(body.model_dump(exclude_none=True)))
+    s.commit()
+    return RoomOut.of(room)
+
+
+@route(bp, "DELETE", "/<int:room_id>", roles=OPERATE)
+def delete_room(room_id: int):
+    """Delete a room and its schedules."""
+    s = db()
+    room = get_or_404(s, Room, room_id, "room")
+    audit.record("room.delete", f"room:{room.id}", name=room.name)
+    s.delete(room)
+    s.commit()

@@ -1,0 +1,1 @@
+"""The control protocol between the admin API and the workers (ARCHITECTURE.md, Redis)."""
