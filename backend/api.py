@@ -89,10 +89,10 @@ def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | Non
 
 
 def _json_body() -> Any:
+    if not request.is_json and (request.content_length or request.data):
+        raise ApiError(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
     if not request.data:
         raise ApiError(400, "bad_request", "a JSON body is required")
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send JSON with Content-Type: application/json")
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "bad_request", "the body is not valid JSON")
@@ -118,6 +118,10 @@ def _message(err: dict) -> str:
 
 
 def render(result: Any, status: int) -> Response | tuple:
+    """A view's return value as a response: a model, dict or list as JSON, None as 204,
+    (value, status) to override the status."""
+    if isinstance(result, tuple):
+        return render(result[0], result[1])
     if isinstance(result, Response):
         return result
     if result is None:

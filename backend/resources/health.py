@@ -1,7 +1,7 @@
 """GET /api/health: is the API up, and can it reach its database and Redis?"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from backend.api import PUBLIC, Out, route
@@ -34,4 +34,4 @@ def health():
     bad = out["database"] != "ok" or out["redis"].startswith("unreachable")
     if bad:
         out["status"] = "degraded"
-    return jsonify(out), 503 if bad else 200
+    return out, 503 if bad else 200

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+# UTC instants to the microsecond (MySQL's DATETIME keeps whole seconds unless told).
+DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
 
 
 revision = '0001'
@@ -26,7 +30,7 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=255), nullable=False),
     sa.Column('frames', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
     )
@@ -38,7 +42,7 @@ def upgrade() -> None:
     sa.Column('stream_key_enc', sa.Text(), nullable=False),
     sa.Column('key_hint', sa.String(length=8), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('scripts',
@@ -46,8 +50,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('loop', sa.Integer(), nullable=False),
     sa.Column('segments', sa.JSON(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', DATETIME, nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('users',
@@ -56,7 +60,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('disabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -67,7 +71,7 @@ def upgrade() -> None:
     sa.Column('voice', sa.String(length=100), nullable=False),
     sa.Column('rate', sa.Integer(), nullable=False),
     sa.Column('pitch', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('audit_log',
@@ -78,7 +82,7 @@ def upgrade() -> None:
     sa.Column('target', sa.String(length=60), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -91,12 +95,12 @@ def upgrade() -> None:
     sa.Column('script_id', sa.Integer(), nullable=False),
     sa.Column('avatar_id', sa.Integer(), nullable=False),
     sa.Column('voice_id', sa.Integer(), nullable=False),
-    sa.Column('start_at', sa.DateTime(), nullable=False),
-    sa.Column('end_at', sa.DateTime(), nullable=False),
+    sa.Column('start_at', DATETIME, nullable=False),
+    sa.Column('end_at', DATETIME, nullable=False),
     sa.Column('repeat', sa.String(length=8), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.ForeignKeyConstraint(['avatar_id'], ['avatars.id'], ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['room_id'], ['rooms.id'], ondelete='CASCADE'),
@@ -116,14 +120,14 @@ def upgrade() -> None:
     sa.Column('voice_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('worker', sa.String(length=100), nullable=True),
-    sa.Column('planned_end_at', sa.DateTime(), nullable=True),
-    sa.Column('started_at', sa.DateTime(), nullable=True),
-    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('planned_end_at', DATETIME, nullable=True),
+    sa.Column('started_at', DATETIME, nullable=True),
+    sa.Column('ended_at', DATETIME, nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('position', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.ForeignKeyConstraint(['avatar_id'], ['avatars.id'], ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['room_id'], ['rooms.id'], ondelete='CASCADE'),
@@ -143,7 +147,7 @@ def upgrade() -> None:
     sa.Column('interrupt', sa.Boolean(), nullable=False),
     sa.Column('reply', sa.Text(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', DATETIME, nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
