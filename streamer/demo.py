@@ -91,7 +91,8 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
             receiver.start()
             url = receiver.url
         sink = RtmpSink(url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
-                        on_event=_log_event, probe=receiver is None)
+                        on_event=lambda kind, **f: _log_event(kind, session="demo", **f),
+                        probe=receiver is None)
         _first_connect(sink, patient=receiver is not None)
     session = LiveSession(settings=settings, script=script, avatar=avatar, engine=engine,
                           voice_for=voices, encoder=encoder, sink=sink, duration=opts.duration,

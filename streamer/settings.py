@@ -34,7 +34,7 @@ class Settings:
     var_dir: Path = field(default=Path("var"))
     # RTMP sink
     rtmp_connect_timeout: float = 5.0
-    reconnect_max_delay: float = 2.0
+    reconnect_max_delay: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):

@@ -50,14 +50,20 @@ class Media:
 
 
 def read_media(url: str, box: tuple[int, int, int, int] | None = None, decode: bool = True,
-               timeout: tuple[float, float] = (20.0, 10.0), max_seconds: float | None = None) -> Media:
-    """Demux (and decode) everything from `url` until it ends; `box` = (x1, y1, x2, y2) to crop."""
+               timeout: tuple[float, float] = (20.0, 10.0), max_seconds: float | None = None,
+               quick_start: bool = False) -> Media:
+    """Demux (and decode) everything from `url` until it ends; `box` = (x1, y1, x2, y2) to crop.
+    `quick_start` probes as little as possible before the first packet, as a low-latency player does."""
     m = Media()
-    with av.open(url, timeout=timeout) as c:
-        vs, aus = c.streams.video[0], c.streams.audio[0]
-        m.vcodec, m.acodec = vs.codec_context.name, aus.codec_context.name
-        m.width, m.height = vs.codec_context.width, vs.codec_context.height
-        m.audio_rate, m.audio_channels = aus.codec_context.sample_rate, aus.codec_context.channels
+    options = {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"} if quick_start else {}
+    with av.open(url, timeout=timeout, options=options) as c:
+        if c.streams.video:
+            vs = c.streams.video[0]
+            m.vcodec, m.width, m.height = vs.codec_context.name, vs.codec_context.width, vs.codec_context.height
+        if c.streams.audio:
+            aus = c.streams.audio[0]
+            m.acodec = aus.codec_context.name
+            m.audio_rate, m.audio_channels = aus.codec_context.sample_rate, aus.codec_context.channels
         try:
             for packet in c.demux():
                 if packet.dts is None:

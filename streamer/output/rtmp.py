@@ -53,7 +53,7 @@ class RtmpSink(Sink):
     realtime = True
 
     def __init__(self, url: str, encoder: Encoder, connect_timeout: float = 5.0,
-                 max_delay: float = 2.0, on_event: Callable[..., None] | None = None,
+                 max_delay: float = 1.0, on_event: Callable[..., None] | None = None,
                  probe: bool = True):
         self.url = url
         self.safe_url = mask_url(url)

@@ -84,7 +84,7 @@ def test_push_resumes_after_rtmp_server_restart(nginx_rtmp, cli_env):
         assert demo.poll() is None, "the streamer died with the server"
         nginx_rtmp.start()
         restarted = time.monotonic()
-        th, again = start_pull(url, decode=False, max_seconds=1)
+        th, again = start_pull(url, decode=False, max_seconds=1, quick_start=True)
         th.join(30)
         m = again["media"]
         assert m.video, "the push never resumed"
