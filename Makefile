@@ -22,6 +22,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.api
 
 clean:
 	rm -rf $(VENV) var

@@ -19,6 +19,7 @@ ANYONE = ("admin", "operator", "viewer")  # signed in, any role
 OPERATE = ("admin", "operator")
 ADMIN = ("admin",)
 PUBLIC = None
+MAX_ID = 2**63 - 1  # ids are positive and fit 64 bits; others 404 before reaching the database
 
 T = TypeVar("T")
 
@@ -56,18 +57,24 @@ class Operation:
     status: int
     multipart: bool
     stream: bool
+    errors: dict[int, str]
+    media: str | None = None
 
 
 def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | None,
           body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: Any = None, status: int = 200, summary: str = "",
-          multipart: bool = False, stream: bool = False) -> Callable:
+          multipart: bool = False, stream: bool = False, errors: dict[int, str] | None = None,
+          media: str | None = None) -> Callable:
     """Register `fn` on `bp` for METHOD rule. `roles` None means public; otherwise a signed-in
-    user with one of `roles` (403 for another role, 401 without a valid token)."""
+    user with one of `roles` (403 for another role, 401 without a valid token). `errors` documents
+    statuses beyond those every operation of its kind may answer (see backend.openapi). `media`
+    names a non-JSON response type (e.g. audio/wav); `stream` marks Server-Sent Events.
+    An `<int:x>` in the rule is an id: outside 1..MAX_ID it answers 404 without a query."""
 
     def decorate(fn: Callable) -> Callable:
         op = Operation(method, summary or (fn.__doc__ or "").strip().split("\n")[0], roles, body,
-                       query, response, status, multipart, stream)
+                       query, response, status, multipart, stream, dict(errors or {}), media)
 
         @wraps(fn)
         def view(**kwargs):
@@ -75,6 +82,9 @@ def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | Non
                 from backend.auth import require_role
 
                 require_role(roles)
+            for name, value in kwargs.items():
+                if isinstance(value, int) and not 0 < value <= MAX_ID:
+                    raise ApiError(404, "not_found", f"{name.removesuffix('_id')} {value} does not exist")
             if body is not None:
                 kwargs["body"] = parse(body, _json_body(), "body")
             if query is not None:

@@ -7,6 +7,7 @@ import redis
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.db import Database, close_session
 from backend.errors import register_error_handlers
@@ -31,6 +32,8 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.config.update(LIVEHOST=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       TESTING=settings.testing, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
+    if settings.proxy_hops:  # the client address behind nginx, for the login rate limit and audit
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["livehost.db"] = Database(settings.database_url)
     app.teardown_appcontext(close_session)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2) \
@@ -40,11 +43,12 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
 
     from backend import auth, openapi
     from backend.control import make_bus
-    from backend.resources import avatars, health, rooms, schedules, scripts, sessions, users, voices
+    from backend.resources import audit_log, avatars, health, rooms, schedules, scripts, sessions, users, voices
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
-    for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, health, openapi):
+    for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, audit_log, health,
+                   openapi):
         app.register_blueprint(module.bp)
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",

@@ -120,7 +120,8 @@ def _tokens(user: User, refresh: bool = True) -> dict:
     return out
 
 
-@route(bp, "POST", "/login", roles=PUBLIC, body=LoginIn, response=Tokens)
+@route(bp, "POST", "/login", roles=PUBLIC, body=LoginIn, response=Tokens,
+       errors={401: "wrong username or password", 429: "too many failed sign-ins; wait and retry"})
 def login(body: LoginIn):
     """Sign in with username and password; returns an access and a refresh token."""
     name = body.username.strip().lower()
@@ -131,7 +132,8 @@ def login(body: LoginIn):
     return _tokens(user)
 
 
-@route(bp, "POST", "/refresh", roles=PUBLIC, response=Tokens)
+@route(bp, "POST", "/refresh", roles=PUBLIC, response=Tokens,
+       errors={401: "no valid refresh token"})
 def refresh():
     """A new access token for a refresh token (sent as the Bearer token)."""
     user = require_role(ANYONE, refresh=True)

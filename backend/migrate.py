@@ -41,7 +41,7 @@ def wipe(url: str) -> None:
     engine = sa.create_engine(url)
     try:
         meta = sa.MetaData()
-        meta.reflect(engine)
+        meta.reflect(engine, resolve_fks=False)  # a half-dropped schema may point at missing tables
         with engine.begin() as c:
             if engine.dialect.name == "mysql":
                 c.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))

@@ -39,9 +39,8 @@ def build(app: Flask) -> dict:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         entry: dict[str, Any] = {"summary": op.summary, "operationId": rule.endpoint.replace(".", "_"),
                                  "tags": [rule.endpoint.split(".")[0]], "responses": {}}
-        params = [{"name": arg, "in": "path", "required": True,
-                   "schema": {"type": "integer" if rule._converters[arg].__class__.__name__ == "IntegerConverter"
-                              else "string"}} for arg in rule.arguments]
+        params = [{"name": arg, "in": "path", "required": True, "schema": _path_schema(rule._converters[arg])}
+                  for arg in rule.arguments]
         if op.query is not None:
             qs = op.query.model_json_schema()
             for name, prop in qs.get("properties", {}).items():
@@ -59,15 +58,23 @@ def build(app: Flask) -> dict:
         ok: dict[str, Any] = {"description": "OK"}
         if op.stream:
             ok["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
+        elif op.media:
+            ok["content"] = {op.media: {"schema": {"type": "string", "format": "binary"}}}
         elif op.response is not None:
             ok["content"] = {"application/json": {"schema": ref(op.response)}}
-        entry["responses"][str(op.status if op.status != 200 or op.response or op.stream else 204)] = ok
+        entry["responses"][str(op.status if op.status != 200 or op.response or op.stream or op.media else 204)] = ok
         errors = {"400": "malformed request", "422": "invalid input"}
+        if op.body is not None or op.multipart:
+            errors["413"] = "request body too large"
+            errors["415"] = "not multipart/form-data" if op.multipart else "not a JSON body"
         if op.roles is not None:
             entry["security"] = [{"bearer": []}]
             errors.update({"401": "not signed in", "403": "role not allowed"})
+            if op.method in ("POST", "PUT", "PATCH", "DELETE"):
+                errors["409"] = "conflicts with the current state (a taken name, a row in use, a live's state)"
         if rule.arguments:
             errors["404"] = "not found"
+        errors.update({str(code): text for code, text in op.errors.items()})
         for code, text in errors.items():
             entry["responses"][code] = {"description": text, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -80,6 +87,14 @@ def build(app: Flask) -> dict:
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
+
+
+def _path_schema(converter) -> dict[str, Any]:
+    if converter.__class__.__name__ != "IntegerConverter":
+        return {"type": "string"}
+    from backend.api import MAX_ID
+
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # ids (backend.api.route)
 
 
 @bp.get("/api/openapi.json")

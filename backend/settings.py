@@ -24,6 +24,7 @@ class ApiSettings:
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 200_000_000
     max_script_chars: int = 100_000
+    proxy_hops: int = 0  # reverse proxies in front (nginx: 1) whose X-Forwarded-For to trust
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -40,6 +41,8 @@ class ApiSettings:
             avatars_dir=Path(env.get("LIVEHOST_AVATARS_DIR", "avatars")),
             cors_origins=tuple(o.strip() for o in env.get("LIVEHOST_CORS_ORIGINS", "").split(",") if o.strip()),
         )
+        if env.get("LIVEHOST_PROXY_HOPS", "").isdigit():
+            values["proxy_hops"] = int(env["LIVEHOST_PROXY_HOPS"])
         if "LIVEHOST_LOGIN_LIMIT" in env:
             values["login_limit"] = env["LIVEHOST_LOGIN_LIMIT"]
         values.update(overrides)

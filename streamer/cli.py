@@ -9,6 +9,8 @@ import sys
 from streamer.demo import BAD_INPUT, DemoOptions, prepare, run_demo
 from streamer.settings import Settings, SettingsError
 
+STREAMER_COMMANDS = ("demo", "avatar")  # the rest (db, user, serve) live in backend/cli.py
+
 
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)x(\d+)", text)
@@ -17,7 +19,8 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(api: bool = True) -> argparse.ArgumentParser:
+    """The `livehost` parser; `api` adds the admin API's commands (importing backend costs ~0.5 s)."""
     p = argparse.ArgumentParser(prog="livehost", description="Open-source AI live-streaming host.")
     p.add_argument("--config", help="settings YAML file (else $LIVEHOST_CONFIG)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -42,11 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("source", metavar="VIDEO_OR_IMAGE")
     ap.add_argument("--id", required=True, help="avatar id: lower-case letters, digits, - and _")
     asub.add_parser("list", help="list prepared avatars")
+    if api:
+        from backend.cli import add_commands
+
+        add_commands(sub)
     return p
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The sub-command named in `argv` (skipping global options), without parsing it."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(api=_command_name(argv) not in STREAMER_COMMANDS).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("libav").setLevel(logging.ERROR)
@@ -58,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    if args.command not in STREAMER_COMMANDS:
+        from backend.cli import run
+
+        return run(args)
     if args.command == "demo":
         w, h = args.size or (None, None)
         settings = Settings.load(args.config, avatar=args.avatar, voice=args.voice, lipsync=args.lipsync,

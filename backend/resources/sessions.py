@@ -1,4 +1,147 @@
-"""sessions (being written)."""
-from flask import Blueprint
+"""Sessions: runs of a live, scheduled or started at once ("go live now"), with their live status
+from the worker's heartbeat. Control (control.py) and the event stream (events.py) are nested
+blueprints under /api/sessions."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from flask import Blueprint, current_app
+from pydantic import Field
+from sqlalchemy import and_, func, or_, select
+
+from backend import audit
+from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, current_user, get_or_404, paginate, route
+from backend.db import db
+from backend.errors import ApiError
+from backend.models import SESSION_STATES, LiveSession
+from backend.resources import control, events
+from backend.resources.control import ACTIVE, TERMINAL
+from backend.resources.schedules import Id, check_refs
+from streamer.control.bus import BusError
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
+bp.register_blueprint(control.bp)
+bp.register_blueprint(events.bp)
+log = logging.getLogger("livehost.api")
+
+Status = Literal["queued", "starting", "live", "stopping", "ended", "failed"]
+assert set(Status.__args__) == set(SESSION_STATES)
+
+
+class SessionIn(Model):
+    room_id: Id
+    script_id: Id
+    avatar_id: Id
+    voice_id: Id
+    duration_s: int | None = Field(None, ge=1, le=31 * 86400,
+                                   description="planned length; without it the live runs until stopped")
+
+
+class SessionQuery(PageQuery):
+    status: Status | None = None
+    room_id: Id | None = None
+
+
+class SessionOut(Out):
+    id: int
+    schedule_id: int | None
+    room_id: int
+    script_id: int
+    avatar_id: int
+    voice_id: int
+    status: str
+    worker: str | None
+    planned_end_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_error: str | None
+    attempts: int
+    position: dict[str, Any]
+    created_by: int | None
+    created_at: datetime
+
+
+class LiveStatus(Out):
+    """The worker's heartbeat (Redis hash with a TTL); absent when no worker reports."""
+
+    state: str | None = None
+    fps: float | None = None
+    bitrate: float | None = Field(None, description="bits per second")
+    speaking: bool | None = None
+    position: Any = Field(None, description="where the host is in the script")
+
+
+class SessionDetail(SessionOut):
+    live: LiveStatus | None = Field(description="null when no worker reports (or the bus is unreachable)")
+    queue_position: int | None = Field(description="1 for the next queued session to start; null unless queued")
+
+
+def live_status(session_id: int) -> LiveStatus | None:
+    try:
+        raw = current_app.extensions["livehost.bus"].status(session_id)
+    except BusError as e:
+        log.warning("session %s: no live status: %s", session_id, e)
+        return None
+    if not raw:
+        return None
+    try:
+        return LiveStatus.model_validate({k: raw.get(k) for k in LiveStatus.model_fields})
+    except ValueError as e:  # a worker wrote something odd: show the row without it
+        log.warning("session %s: unreadable live status: %s", session_id, e)
+        return None
+
+
+def queue_position(s, live: LiveSession) -> int:
+    """Rank among queued sessions by creation time (ties by id), from 1."""
+    earlier = or_(LiveSession.created_at < live.created_at,
+                  and_(LiveSession.created_at == live.created_at, LiveSession.id < live.id))
+    return 1 + s.scalar(select(func.count()).select_from(LiveSession).where(LiveSession.status == "queued", earlier))
+
+
+@route(bp, "GET", "", roles=ANYONE, query=SessionQuery, response=Page[SessionOut])
+def list_sessions(query: SessionQuery):
+    """Sessions, newest first; filter by status and room_id."""
+    stmt = select(LiveSession).order_by(LiveSession.id.desc())
+    if query.status is not None:
+        stmt = stmt.where(LiveSession.status == query.status)
+    if query.room_id is not None:
+        stmt = stmt.where(LiveSession.room_id == query.room_id)
+    return paginate(db(), stmt, query, SessionOut.model_validate)
+
+
+@route(bp, "GET", "/<int:session_id>", roles=ANYONE, response=SessionDetail)
+def get_session(session_id: int):
+    """One session with its live status (state, fps, bitrate, speaking, position) and queue place."""
+    s = db()
+    live = get_or_404(s, LiveSession, session_id, "session")
+    out = SessionOut.model_validate(live).model_dump()
+    return SessionDetail(**out, live=None if live.status in TERMINAL else live_status(live.id),
+                         queue_position=queue_position(s, live) if live.status == "queued" else None)
+
+
+@route(bp, "POST", "", roles=OPERATE, body=SessionIn, response=SessionOut, status=201)
+def go_live(body: SessionIn):
+    """Go live now: queue a session for a worker; 409 if the room already has one running."""
+    s = db()
+    rows = check_refs(s, body.room_id, body.script_id, body.avatar_id, body.voice_id)
+    avatar = rows["avatar_id"]
+    if avatar.status != "ready":
+        message = f"avatar {avatar.id} is not ready (status: {avatar.status})"
+        raise ApiError(422, "invalid", f"avatar_id: {message}", {"avatar_id": message})
+    running = s.scalar(select(LiveSession).where(LiveSession.room_id == body.room_id,
+                                                 LiveSession.status.in_(ACTIVE)).limit(1))
+    if running is not None:
+        raise ApiError(409, "conflict", f"room {body.room_id} already has session {running.id} ({running.status}); "
+                                        "stop it first")
+    now = datetime.now(timezone.utc)
+    live = LiveSession(room_id=body.room_id, script_id=body.script_id, avatar_id=body.avatar_id,
+                       voice_id=body.voice_id, status="queued", created_by=current_user().id, created_at=now,
+                       planned_end_at=now + timedelta(seconds=body.duration_s) if body.duration_s else None)
+    s.add(live)
+    s.flush()
+    audit.record("session.create", f"session:{live.id}", room_id=live.room_id, script_id=live.script_id,
+                 avatar_id=live.avatar_id, voice_id=live.voice_id, duration_s=body.duration_s)
+    s.commit()
+    return SessionOut.model_validate(live)

@@ -158,24 +158,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_comments_session_id'))
-
-    op.drop_table('comments')
-    with op.batch_alter_table('sessions', schema=None) as batch_op:
-        batch_op.drop_index('ix_sessions_status')
-
-    op.drop_table('sessions')
-    with op.batch_alter_table('schedules', schema=None) as batch_op:
-        batch_op.drop_index('ix_schedules_room_start')
-
-    op.drop_table('schedules')
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_created')
-
-    op.drop_table('audit_log')
-    op.drop_table('voices')
-    op.drop_table('users')
-    op.drop_table('scripts')
-    op.drop_table('rooms')
-    op.drop_table('avatars')
+    # Dropping a table drops its indexes; dropping those first fails on MySQL/MariaDB where an
+    # index backs a foreign key ("needed in a foreign key constraint").
+    for table in ('comments', 'sessions', 'schedules', 'audit_log', 'voices', 'users', 'scripts', 'rooms',
+                  'avatars'):
+        op.drop_table(table)

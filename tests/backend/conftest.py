@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from backend import create_app
-from backend.db import Database
-from backend.models import Base
 from backend.resources.users import create_user
 from backend.settings import ApiSettings
 from tests.conftest import need
@@ -43,6 +44,36 @@ def redis_available() -> str | None:
         return f"Redis not reachable at {REDIS_URL}: {e}"
 
 
+@contextmanager
+def scratch_mysql_database(prefix: str) -> Iterator[str]:
+    """A URL like MYSQL_URL's for a database of this process alone (`prefix`_PID), dropped after
+    use: concurrent test runs on one server cannot meet. MYSQL_URL's own database when the account
+    may not create one."""
+    name = f"{prefix}_{os.getpid()}"
+    server = sa.create_engine(MYSQL_URL, connect_args={"connect_timeout": 2}, poolclass=sa.pool.NullPool)
+    try:
+        with server.begin() as c:
+            c.execute(sa.text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4"))
+    except sa.exc.DBAPIError:
+        yield MYSQL_URL
+        return
+    try:
+        yield make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.begin() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def mysql_url():
+    """A MariaDB database of this test process alone, so concurrent runs on one server never meet."""
+    reason = mysql_available()
+    need(reason is None, reason or "")
+    with scratch_mysql_database("livehost_api") as url:
+        yield url
+
+
 @pytest.fixture
 def redis_url():
     reason = redis_available()
@@ -64,9 +95,7 @@ def api(request, tmp_path, redis_url):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'api.db'}"
     else:
-        reason = mysql_available()
-        need(reason is None, reason or "")
-        url = MYSQL_URL
+        url = request.getfixturevalue("mysql_url")
     reset_schema(url)
     prefix = uuid.uuid4().hex[:8]
     settings = ApiSettings.from_env(env={}, database_url=url, redis_url=redis_url, var_dir=tmp_path / "var",

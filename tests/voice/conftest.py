@@ -10,7 +10,6 @@ import asyncio
 import html
 import re
 import threading
-import uuid
 
 import av
 import numpy as np

@@ -1,0 +1,109 @@
+"""Serving the admin API: gunicorn (embedded through its BaseApplication) in production, Flask's
+development server with `--dev`. Each gunicorn worker builds its own app with create_app() after
+the fork, so no database or Redis connection is shared between processes."""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from gunicorn.app.base import BaseApplication
+
+from backend.settings import ApiSettings
+
+log = logging.getLogger("livehost.api")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    threads: int = 16  # per worker; a Server-Sent Events stream holds one for its whole life
+    timeout: int = 60  # a worker silent this long is restarted (gthread beats from its main loop)
+    graceful_timeout: int = 20  # on SIGTERM, requests get this long to finish
+    keepalive: int = 5
+    access_log: bool = False
+    debug: bool = False
+
+
+def default_workers(settings: ApiSettings) -> int:
+    """Without Redis the token blocklist, rate limits and control bus live in the process: one
+    worker. With Redis, gunicorn's usual 2 x cores + 1 (at most 8; each worker has threads too)."""
+    if not settings.redis_url:
+        return 1
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def check_port_free(host: str, port: int) -> str | None:
+    """None if `host:port` can be bound now, else why not (one line)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is already in use"
+        if e.errno == errno.EACCES:
+            return f"no permission to listen on port {port} (ports below 1024 need root)"
+        return f"cannot listen on {host}:{port}: {e.strerror or e}"
+    return None
+
+
+class ApiServer(BaseApplication):
+    """gunicorn with the gthread worker, serving create_app(settings)."""
+
+    def __init__(self, settings: ApiSettings, options: ServeOptions):
+        self.settings, self.options = settings, options
+        super().__init__(prog="livehost serve")
+
+    def load_config(self) -> None:
+        o = self.options
+        host = f"[{o.host}]" if ":" in o.host else o.host
+        config = {
+            "bind": [f"{host}:{o.port}"],
+            "workers": o.workers,
+            "worker_class": "gthread",
+            "threads": o.threads,
+            "timeout": o.timeout,
+            "graceful_timeout": o.graceful_timeout,
+            "keepalive": o.keepalive,
+            "proc_name": "livehost-api",
+            "accesslog": "-" if o.access_log else None,
+            "errorlog": "-",
+            "loglevel": "debug" if o.debug else "info",
+            "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+            "control_socket_disable": True,  # gunicorn >= 25: one fixed socket path per user otherwise
+        }
+        for key, value in config.items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self):
+        from backend.app import create_app
+
+        return create_app(self.settings)
+
+
+def run_gunicorn(settings: ApiSettings, options: ServeOptions) -> int:
+    """Serve until SIGTERM/SIGINT (graceful: workers finish their requests); the exit code."""
+    log.info("livehost API on http://%s:%d (gunicorn, %d worker(s) x %d threads)",
+             options.host, options.port, options.workers, options.threads)
+    try:
+        ApiServer(settings, options).run()
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
+
+
+def run_dev(settings: ApiSettings, options: ServeOptions) -> int:
+    """Flask's development server (one process, a thread per request; not for production)."""
+    from backend.app import create_app
+
+    app = create_app(settings)
+    log.info("livehost API on http://%s:%d (Flask development server)", options.host, options.port)
+    app.run(host=options.host, port=options.port, threaded=True, debug=False, use_reloader=False)
+    return 0
