@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, request
 from pydantic import Field
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
@@ -24,7 +24,8 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import Database, db
 from backend.errors import ApiError
-from backend.models import Avatar, LiveSession, Schedule
+from backend.resources.usage import delete_unless_used
+from backend.models import Avatar
 from backend.settings import ApiSettings
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import IMAGE_EXTS
@@ -54,23 +55,6 @@ class AvatarOut(Out):
     def of(cls, a: Avatar) -> "AvatarOut":
         return cls(id=a.id, slug=a.slug, name=a.name, status=a.status, progress=a.progress, error=a.error,
                    source=Path(a.source).name, frames=a.frames, created_at=a.created_at)
-
-
-def delete_unless_used(s, row, what: str, column: str) -> None:
-    """Delete `row` and commit, or answer 409 while a schedule or a session refers to it."""
-    counts = {label: s.scalar(select(func.count()).select_from(table).where(getattr(table, column) == row.id))
-              for label, table in (("schedule", Schedule), ("session", LiveSession))}
-    uses = [f"{n} {label}{'s' if n > 1 else ''}" for label, n in counts.items() if n]
-    if uses:
-        raise ApiError(409, "conflict", f"{what} {row.id} is used by {' and '.join(uses)}; "
-                                        "delete or change those first")
-    s.delete(row)
-    try:
-        s.commit()
-    except IntegrityError:  # a schedule appeared meanwhile
-        s.rollback()
-        raise ApiError(409, "conflict",
-                       f"{what} {row.id} is in use; delete or change what uses it first") from None
 
 
 def make_slug(s, name: str, avatars_dir: Path) -> str:

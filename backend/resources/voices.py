@@ -17,7 +17,7 @@ from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404
 from backend.db import db
 from backend.errors import ApiError
 from backend.models import Voice
-from backend.resources.avatars import delete_unless_used
+from backend.resources.usage import delete_unless_used
 from streamer import voice as tts
 
 bp = Blueprint("voices", __name__, url_prefix="/api/voices")
