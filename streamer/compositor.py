@@ -33,10 +33,13 @@ class Canvas:
         self._cache: dict[int, np.ndarray] = {}
 
     def _cover(self, frame: np.ndarray) -> np.ndarray:
+        """The frame scaled to cover the whole canvas (centre crop), blurred and darkened."""
         ah, aw = frame.shape[:2]
-        s = max(self.width / aw, self.height / ah)
-        small = cv2.resize(frame, (max(1, self.width // 8), max(1, self.height // 8)),
-                           interpolation=cv2.INTER_AREA) if s else frame
+        cw = min(aw, round(ah * self.width / self.height))  # crop of the canvas' aspect
+        ch = min(ah, round(aw * self.height / self.width))
+        x, y = (aw - cw) // 2, (ah - ch) // 2
+        small = cv2.resize(frame[y:y + ch, x:x + cw], (max(1, self.width // 8), max(1, self.height // 8)),
+                           interpolation=cv2.INTER_AREA)
         small = cv2.GaussianBlur(small, (0, 0), 3)
         big = cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return (big * 0.45).astype(np.uint8)

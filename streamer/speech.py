@@ -30,7 +30,7 @@ class Speaker(Stage):
 
     Pauses become silent frames; Actions pass through for the clock. A voice that fails is
     reported through `on_event` and replaced by silence of about the same length: the live goes on.
-    `voices` maps a voice spec to a Voice; `default` is used when an utterance names none.
+    `voice_for(spec)` gives the Voice for an utterance's voice spec (None: the session's default).
     """
 
     def __init__(self, inp: Pipe, out: Pipe, voice_for: Callable[[str | None], Voice],
