@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 import redis
 from flask import Flask, request
@@ -16,14 +18,33 @@ from backend.settings import ApiSettings
 
 log = logging.getLogger("livehost.api")
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+       "style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src {connect}; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def security_headers(transcriber_url: str | None = None) -> dict[str, str]:
+    """The headers of every response. The page may connect to the API and, when push-to-talk is
+    configured, to the transcription service's origin: nothing else."""
+    connect = " ".join(["'self'", *filter(None, [websocket_origin(transcriber_url)])])
+    return {
+        "Content-Security-Policy": CSP.format(connect=connect),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def websocket_origin(url: str | None) -> str | None:
+    """ws(s)://host[:port] of `url`, as a CSP source; None (with a warning) for anything else."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme in ("ws", "wss") and re.fullmatch(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?", parts.netloc):
+        return f"{parts.scheme}://{parts.netloc}"
+    log.warning("LIVEHOST_TRANSCRIBER_URL %r is not a ws:// or wss:// URL: push-to-talk cannot connect to it", url)
+    return None
 
 
 def create_app(settings: ApiSettings | None = None) -> Flask:
@@ -32,6 +53,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.config.update(LIVEHOST=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       TESTING=settings.testing, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
+    headers = security_headers(settings.transcriber_url)
     if settings.proxy_hops:  # the client address behind nginx, for the login rate limit and audit
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["livehost.db"] = Database(settings.database_url)
@@ -43,12 +65,13 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
 
     from backend import auth, openapi
     from backend.control import make_bus
-    from backend.resources import audit_log, avatars, health, rooms, schedules, scripts, sessions, users, voices
+    from backend.resources import (audit_log, avatars, dashboard, health, rooms, schedules, scripts, sessions,
+                                   transcriber, users, voices, workers)
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
     for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, audit_log, health,
-                   openapi):
+                   workers, transcriber, openapi, dashboard):  # the dashboard last: its catch-all route comes after /api
         app.register_blueprint(module.bp)
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
@@ -66,7 +89,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
 
     @app.after_request
     def _headers(response):
-        for k, v in SECURITY_HEADERS.items():
+        for k, v in headers.items():
             response.headers.setdefault(k, v)
         origin = request.headers.get("Origin")
         if origin and origin in settings.cors_origins:

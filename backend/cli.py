@@ -6,9 +6,11 @@ cause (a bad URL, an unreachable server, a taken name) is one line on stderr and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -53,6 +55,14 @@ def add_commands(sub) -> None:
     s.add_argument("--access-log", action="store_true", help="log every request to stderr")
     s.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
 
+    sc = sub.add_parser("scheduler", help="start scheduled lives on time, stop them at their end, restart the "
+                                          "lives of dead workers (DATABASE_URL, REDIS_URL)")
+    sc.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="seconds between passes")
+    sc.add_argument("--once", action="store_true", help="one pass, then exit")
+    w = sub.add_parser("worker", help="run lives from the queue, up to --slots at once, sharing loaded models")
+    w.add_argument("--slots", type=_positive, default=1, metavar="N", help="lives at once (default 1)")
+    w.add_argument("--name", help="worker name (default: host-pid)")
+
 
 def _positive(text: str) -> int:
     try:
@@ -73,6 +83,10 @@ def run(args) -> int:
             return {"upgrade": db_upgrade, "downgrade": db_downgrade, "current": db_current}[args.db_command](args)
         if args.command == "user":
             return user_create(args)
+        if args.command == "scheduler":
+            return scheduler(args)
+        if args.command == "worker":
+            return worker(args)
         return serve(args)
     except CliError as e:
         print(f"livehost: error: {e}", file=sys.stderr)
@@ -359,3 +373,39 @@ def serve(args) -> int:
     options = ServeOptions(host=args.host, port=args.port, workers=workers, threads=args.threads,
                            access_log=args.access_log, debug=getattr(args, "verbose", False))
     return run_dev(settings, options) if args.dev else run_gunicorn(settings, options)
+
+
+# -- scheduler and workers ------------------------------------------------------------------------
+
+def _dispatch_settings():
+    from scheduler.dispatch import DispatchError, DispatchSettings
+
+    try:
+        settings = DispatchSettings.from_env()
+    except DispatchError as e:
+        raise CliError(str(e)) from None
+    ready_schema(settings.database_url)
+    check_redis(settings.redis_url)
+    return settings
+
+
+def scheduler(args) -> int:
+    from scheduler.dispatch import Scheduler
+
+    settings = _dispatch_settings()
+    sched = Scheduler(dataclasses.replace(settings, interval_s=args.interval))
+    if args.once:
+        print(sched.tick())
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sched.stop())
+    try:
+        sched.run()
+    finally:
+        sched.close()
+    return 0
+
+
+def worker(args) -> int:
+    from scheduler.worker import run_worker
+
+    return run_worker(args.slots, args.name, _dispatch_settings())

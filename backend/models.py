@@ -109,6 +109,8 @@ class Schedule(Timestamped, Base):
     end_at: Mapped[datetime]
     repeat: Mapped[str] = mapped_column(String(8), default="none")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The scheduler started this (one-off) occurrence; a repeating schedule moves to its next instead.
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     __table_args__ = (Index("ix_schedules_room_start", "room_id", "start_at"),)
 
@@ -126,6 +128,8 @@ class LiveSession(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     worker: Mapped[str | None] = mapped_column(String(100), default=None)
     planned_end_at: Mapped[datetime | None] = mapped_column(default=None)
+    scheduled_at: Mapped[datetime | None] = mapped_column(default=None)  # a schedule's planned start
+    enqueued_at: Mapped[datetime | None] = mapped_column(default=None)  # last put on the worker queue
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
@@ -21,6 +22,8 @@ def build(app: Flask) -> dict:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
     def ref(model: Any) -> dict:
+        if typing.get_origin(model) is list:
+            return {"type": "array", "items": ref(typing.get_args(model)[0])}
         if isinstance(model, type) and issubclass(model, BaseModel):
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in schema.pop("$defs", {}).items():

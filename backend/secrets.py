@@ -8,21 +8,26 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 
+def fernet_for(data_key: str) -> Fernet:
+    """The cipher for stream keys under `data_key` (the API's and the workers' setting)."""
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"livehost-stream-key:" + data_key.encode()).digest()))
+
+
 def _fernet() -> Fernet:
-    secret = current_app.config["LIVEHOST"].data_key.encode()
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"livehost-stream-key:" + secret).digest()))
+    return fernet_for(current_app.config["LIVEHOST"].data_key)
 
 
 def encrypt(plain: str) -> str:
     return _fernet().encrypt(plain.encode()).decode() if plain else ""
 
 
-def decrypt(token: str) -> str:
-    """The stream key, for the worker that pushes; never for an API response or a log line."""
+def decrypt(token: str, data_key: str | None = None) -> str:
+    """The stream key, for the worker that pushes; never for an API response or a log line.
+    Outside a request give `data_key`."""
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return (fernet_for(data_key) if data_key is not None else _fernet()).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("the stream key cannot be decrypted: was LIVEHOST_DATA_KEY changed?") from None
 

@@ -17,6 +17,7 @@ class ApiSettings:
     data_key: str = ""  # encrypts stream keys at rest
     var_dir: Path = Path("var")
     avatars_dir: Path = Path("avatars")
+    dashboard_dir: Path = Path(__file__).resolve().parent.parent / "frontend" / "dist"
     access_minutes: int = 15
     refresh_days: int = 7
     login_limit: str = "5 per minute"
@@ -24,6 +25,7 @@ class ApiSettings:
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 200_000_000
     max_script_chars: int = 100_000
+    transcriber_url: str | None = None  # ws(s):// of the transcription service, for push-to-talk
     proxy_hops: int = 0  # reverse proxies in front (nginx: 1) whose X-Forwarded-For to trust
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -39,6 +41,9 @@ class ApiSettings:
             data_key=env.get("LIVEHOST_DATA_KEY") or _kept_secret(var_dir, "data-key"),
             var_dir=var_dir,
             avatars_dir=Path(env.get("LIVEHOST_AVATARS_DIR", "avatars")),
+            dashboard_dir=Path(env["LIVEHOST_DASHBOARD_DIR"]) if env.get("LIVEHOST_DASHBOARD_DIR")
+            else cls.dashboard_dir,
+            transcriber_url=env.get("LIVEHOST_TRANSCRIBER_URL") or None,
             cors_origins=tuple(o.strip() for o in env.get("LIVEHOST_CORS_ORIGINS", "").split(",") if o.strip()),
         )
         if env.get("LIVEHOST_PROXY_HOPS", "").isdigit():

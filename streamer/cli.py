@@ -5,11 +5,13 @@ import argparse
 import logging
 import re
 import sys
+from pathlib import Path
 
 from streamer.demo import BAD_INPUT, DemoOptions, prepare, run_demo
 from streamer.settings import Settings, SettingsError
 
-STREAMER_COMMANDS = ("demo", "avatar")  # the rest (db, user, serve) live in backend/cli.py
+STREAMER_COMMANDS = ("demo", "avatar", "models")  # db, user, serve, scheduler, worker live in backend/cli.py
+LOCAL_COMMANDS = STREAMER_COMMANDS + ("transcriber",)  # commands that do not need the API's imports
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -38,13 +40,55 @@ def build_parser(api: bool = True) -> argparse.ArgumentParser:
     d.add_argument("--bitrate", type=int, metavar="BPS", help="video bitrate in bit/s")
     d.add_argument("--preset", help="x264 preset (default veryfast)")
     d.add_argument("--no-pace", action="store_true", help="with --record: as fast as possible")
+    d.add_argument("--room", metavar="FILE", help="room settings YAML: persona, keyword_replies, "
+                   "answer_immediately, interrupt_gap_ms, speech_during_action, ...")
+    d.add_argument("--session", metavar="ID", help="also obey the admin API's commands for session ID "
+                   "(over Redis: REDIS_URL) and report status and events there")
+    d.add_argument("--no-console", action="store_true", help="do not read commands from standard input")
 
     a = sub.add_parser("avatar", help="prepare and list avatars")
     asub = a.add_subparsers(dest="avatar_command", required=True)
     ap = asub.add_parser("prepare", help="prepare an avatar from a photo or a video")
     ap.add_argument("source", metavar="VIDEO_OR_IMAGE")
     ap.add_argument("--id", required=True, help="avatar id: lower-case letters, digits, - and _")
+    ap.add_argument("--engine", choices=("parametric", "musetalk"), default="parametric",
+                    help="also prepare it for this lipsync engine (musetalk: crop boxes, masks and VAE "
+                    "latents, with the weights under models_dir; default: parametric, nothing more)")
+    ap.add_argument("--bbox-shift", type=int, default=0, metavar="PX",
+                    help="musetalk: move the crop's top by PX (positive opens the mouth more)")
+    ap.add_argument("--extra-margin", type=int, default=None, metavar="PX",
+                    help="musetalk: extend the crop PX below the chin (default: 10 for v15, 0 for v1)")
     asub.add_parser("list", help="list prepared avatars")
+    ac = asub.add_parser("action", help="an avatar's action clips (wave, greet, show a product ...)")
+    acsub = ac.add_subparsers(dest="action_command", required=True)
+    aa = acsub.add_parser("add", help="add an action clip from a video (replaces one of that name)")
+    aa.add_argument("avatar", metavar="AVATAR", help="avatar id")
+    aa.add_argument("name", metavar="NAME", help="clip name: 1-40 letters, digits, - and _")
+    aa.add_argument("video", metavar="VIDEO", help="video file; its sound, if any, plays with it")
+    aa.add_argument("--loop", action="store_true", help="play looped until something else happens")
+    aa.add_argument("--max-seconds", type=float, default=60.0, metavar="SECONDS",
+                    help="keep at most this much of the video (default 60)")
+    al = acsub.add_parser("list", help="list an avatar's action clips")
+    al.add_argument("avatar", metavar="AVATAR", help="avatar id")
+    ar = acsub.add_parser("remove", help="remove an action clip")
+    ar.add_argument("avatar", metavar="AVATAR", help="avatar id")
+    ar.add_argument("name", metavar="NAME", help="clip name")
+    m = sub.add_parser("models", help="check or download model weights (MuseTalk)")
+    msub = m.add_subparsers(dest="models_command", required=True)
+    mc = msub.add_parser("check", help="list each engine's files: present or missing, and where to get them")
+    mc.add_argument("--models-dir", metavar="DIR", help="models folder (default: setting models_dir, ./models)")
+    mc.add_argument("--version", choices=("v15", "v1", "all"), default="v15",
+                    help="MuseTalk version whose completeness sets the exit code (default v15)")
+    md = msub.add_parser("download", help="download the missing MuseTalk files from Hugging Face")
+    md.add_argument("--models-dir", metavar="DIR", help="models folder (default: setting models_dir, ./models)")
+    md.add_argument("--version", choices=("v15", "v1", "all"), default="v15", help="MuseTalk version (default v15)")
+    md.add_argument("--mirror", metavar="URL", help="Hugging Face mirror, e.g. https://hf-mirror.com "
+                    "(else $HF_ENDPOINT or huggingface.co)")
+    md.add_argument("--with-optional", action="store_true",
+                    help="also fetch the optional files (face parsing, landmarks)")
+    from transcriber.cli import add_commands as add_transcriber
+
+    add_transcriber(sub)
     if api:
         from backend.cli import add_commands
 
@@ -65,7 +109,7 @@ def _command_name(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(api=_command_name(argv) not in STREAMER_COMMANDS).parse_args(argv)
+    args = build_parser(api=_command_name(argv) not in LOCAL_COMMANDS).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("libav").setLevel(logging.ERROR)
@@ -77,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    if args.command == "transcriber":
+        from transcriber.cli import run
+
+        return run(args)
     if args.command not in STREAMER_COMMANDS:
         from backend.cli import run
 
@@ -90,16 +138,79 @@ def _run(args) -> int:
         if args.no_pace and not args.record:
             raise SettingsError("--no-pace only makes sense with --record (a live is paced)")
         return run_demo(settings, DemoOptions(args.push, args.record, args.duration, args.script,
-                                              pace=not args.no_pace))
+                                              pace=not args.no_pace, room=args.room, bus_session=args.session,
+                                              commands=None if args.no_console else sys.stdin))
     settings = Settings.load(args.config)
+    if args.command == "models":
+        return _models(args, settings)
     if args.avatar_command == "prepare":
-        path = prepare(args.source, args.id, settings)
+        path = prepare(args.source, args.id, settings, engine=args.engine, bbox_shift=args.bbox_shift,
+                       extra_margin=args.extra_margin)
         print(f"avatar {args.id} ready in {path}")
         return 0
+    if args.avatar_command == "action":
+        return _action(args, settings)
     folder = settings.avatars_dir
     ids = sorted(p.name for p in folder.iterdir() if (p / "avatar.json").exists()) if folder.exists() else []
     print("\n".join(ids) if ids else f"no avatars in {folder}/ (the default one is made on first demo)")
     return 0
+
+
+def _action(args, settings: Settings) -> int:
+    from streamer.avatar import actions
+    from streamer.progress import ProgressBar
+
+    if args.action_command == "add":
+        path = actions.prepare_action(settings.avatars_dir, args.avatar, args.name, args.video, loop=args.loop,
+                                      progress=ProgressBar(f"preparing {args.avatar}/{args.name}"),
+                                      max_seconds=args.max_seconds)
+        print(f"action clip {args.name} of avatar {args.avatar} ready in {path}")
+    elif args.action_command == "remove":
+        actions.remove_action(settings.avatars_dir, args.avatar, args.name)
+        print(f"action clip {args.name} removed from avatar {args.avatar}")
+    else:
+        rows = actions.list_actions(settings.avatars_dir, args.avatar)
+        if not rows:
+            print(f"avatar {args.avatar} has no action clips "
+                  f"(add one: livehost avatar action add {args.avatar} NAME VIDEO)")
+            return 0
+        width = max(4, *(len(r["name"]) for r in rows))
+        print(f"{'NAME':<{width}}  FRAMES  SECONDS  LOOP  AUDIO")
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['frames']:>6}  {r['seconds']:>7.2f}  "
+                  f"{'yes' if r['loop'] else 'no':<4}  {'yes' if r['has_audio'] else 'no'}")
+    return 0
+
+
+def _models(args, settings: Settings) -> int:
+    from streamer.lipsync.musetalk import weights
+
+    folder = Path(args.models_dir) if args.models_dir else settings.models_dir
+    versions = weights.VERSIONS if args.version == "all" else (args.version,)
+    hint = f"{weights.FETCH_HINT} --version {args.version} --models-dir {folder}"
+    if args.models_command == "download":
+        for version in versions:
+            weights.download(folder, version, mirror=args.mirror, optional=args.with_optional)
+            print(f"musetalk {version}: complete in {folder}")
+        return 0
+    print(f"models folder: {folder.resolve()}")
+    print("parametric: ready (no weights needed)")
+    complete = {}
+    for version in weights.VERSIONS:
+        rows = weights.check(folder, version)
+        lacking = sum(1 for f, ok in rows if not ok and not f.optional)
+        complete[version] = not lacking
+        print(f"musetalk {version}: " + ("complete" if not lacking else f"incomplete, {lacking} required "
+                                         f"file{'s' if lacking > 1 else ''} missing"))
+        for f, ok in rows:
+            state = "present" if ok else "missing"
+            if f.optional:
+                state = f"optional, {state}"
+            print(f"  {state:<17} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
+    if all(complete[v] for v in versions):
+        return 0
+    print(f"fetch the missing files with: {hint}")
+    return 1
 
 
 if __name__ == "__main__":

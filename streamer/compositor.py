@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 
 from streamer.avatar.model import Avatar
+from streamer.frames import ACTION, Tick
 from streamer.lipsync.base import LipPatch
+
+_CLIP_CACHE = 8  # clip canvases kept (a crossfade shows one frame for several ticks)
 
 
 class Canvas:
@@ -31,6 +34,7 @@ class Canvas:
         self.y0 = (height - self.h) // 2 // 2 * 2
         self._background = self._cover(avatar.frames[0])
         self._cache: dict[int, np.ndarray] = {}
+        self._clips: dict[tuple[str, int], np.ndarray] = {}
 
     def _cover(self, frame: np.ndarray) -> np.ndarray:
         """The frame scaled to cover the whole canvas (centre crop), blurred and darkened."""
@@ -44,18 +48,47 @@ class Canvas:
         big = cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return (big * 0.45).astype(np.uint8)
 
+    def _place(self, frame: np.ndarray) -> np.ndarray:
+        bgr = self._background.copy()
+        placed = cv2.resize(frame, (self.w, self.h),
+                            interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
+        bgr[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w] = placed
+        yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+        yuv.flags.writeable = False
+        return yuv
+
     def frame(self, index: int) -> np.ndarray:
         """The I420 canvas for avatar frame `index` (cached; callers must not modify it)."""
         yuv = self._cache.get(index)
         if yuv is None:
-            bgr = self._background.copy()
-            placed = cv2.resize(self.avatar.frames[index], (self.w, self.h),
-                                interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
-            bgr[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w] = placed
-            yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
-            yuv.flags.writeable = False
-            self._cache[index] = yuv
+            yuv = self._cache[index] = self._place(self.avatar.frames[index])
         return yuv
+
+    def idle(self, n: int) -> np.ndarray:
+        """The idle loop's canvas for video frame `n` (what an interrupted frame becomes)."""
+        return self.frame(self.avatar.loop_index(n))
+
+    def clip_frame(self, clip: str, index: int) -> np.ndarray:
+        """The canvas for frame `index` of action clip `clip` (a few recent ones cached)."""
+        key = (clip, index)
+        yuv = self._clips.get(key)
+        if yuv is None:
+            if len(self._clips) >= _CLIP_CACHE:
+                self._clips.pop(next(iter(self._clips)))
+            yuv = self._clips[key] = self._place(self.avatar.actions[clip].frames[index])
+        return yuv
+
+    def render(self, tick: Tick, patch: LipPatch | None) -> np.ndarray:
+        """The canvas for a tick: a clip frame, or the avatar frame with its lip patch, then the
+        crossfade from a clip that just ended, if any."""
+        if tick.kind >= ACTION and tick.clip:
+            out = self.clip_frame(tick.clip, tick.avatar_index)
+        else:
+            out = self.compose(tick.avatar_index, patch)
+        if tick.fade is not None:
+            clip, index, weight = tick.fade
+            out = cv2.addWeighted(self.clip_frame(clip, index), weight, out, 1.0 - weight, 0.0)
+        return out
 
     def compose(self, index: int, patch: LipPatch | None) -> np.ndarray:
         """Canvas frame for avatar frame `index` with `patch` blended in (a new buffer if patched)."""
@@ -69,8 +102,7 @@ class Canvas:
     def _paste(self, out: np.ndarray, index: int, patch: LipPatch) -> None:
         x1, y1, x2, y2 = patch.box
         region = self.avatar.frames[index][y1:y2, x1:x2]
-        a = patch.alpha[..., None]
-        blended = (region + (patch.image.astype(np.float32) - region) * a).astype(np.uint8)
+        blended = cv2.blendLinear(patch.image, region, patch.alpha, 1.0 - patch.alpha)
         s, ox, oy = self.scale, self.x0, self.y0
         # Canvas rectangle covering the patch, on even pixels so chroma blocks stay whole.
         cx1 = max(ox, int(math.floor((ox + x1 * s) / 2)) * 2)

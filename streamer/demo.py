@@ -6,9 +6,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from streamer.avatar.model import Avatar, AvatarError
-from streamer.lipsync import create_engine
+from streamer.control.bus import BusError
+from streamer.control.console import HELP, Console
+from streamer.control.link import ControlLink, connect_redis
+from streamer.llm import create_replier
+from streamer.lipsync import engine_or_fallback
 from streamer.lipsync.base import LipsyncError
 from streamer.output.encoder import Encoder
 from streamer.output.file import FileSink
@@ -16,6 +21,7 @@ from streamer.output.receiver import LocalReceiver
 from streamer.output.rtmp import RtmpSink, parse_rtmp_url
 from streamer.output.sink import Sink, SinkError
 from streamer.progress import ProgressBar
+from streamer.room import RoomPolicy, load_room
 from streamer.script import Script, ScriptError, load_script
 from streamer.session import LiveSession
 from streamer.settings import Settings, SettingsError
@@ -35,15 +41,19 @@ class DemoOptions:
     duration: float | None = None
     script: str | None = None
     pace: bool = True
+    room: str | None = None  # room settings YAML (persona, keyword replies, interrupt gap, ...)
+    bus_session: str | None = None  # also take commands from the Redis bus as this session id
+    commands: TextIO | None = None  # where typed commands come from (stdin); None: none
 
 
 def load_avatar_for(settings: Settings) -> Avatar:
     from streamer.avatar.default import ensure_default_avatar
     from streamer.avatar.store import load_avatar
 
-    if settings.avatar == "default" and not (settings.avatars_dir / "default").exists():
-        print("Preparing the default avatar (once)...", file=sys.stderr)
-        ensure_default_avatar(settings.avatars_dir)
+    if settings.avatar == "default":
+        if not (settings.avatars_dir / "default").exists():
+            print("Preparing the default avatar (once)...", file=sys.stderr)
+        ensure_default_avatar(settings.avatars_dir)  # also adds action clips an older one lacks
     return load_avatar(settings.avatars_dir, settings.avatar)
 
 
@@ -77,7 +87,12 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     for seg in script.segments:
         if seg.voice:
             voices(seg.voice).check()
-    engine = create_engine(settings.lipsync)
+    policy = load_room(opts.room) if opts.room else RoomPolicy()
+    link = _bus_link(settings, opts.bus_session)
+    engine, fell_back = engine_or_fallback(settings.lipsync, settings)
+    if fell_back:
+        print(f"livehost: lipsync {settings.lipsync} is not available, using parametric: {fell_back}",
+              file=out, flush=True)
     avatar = load_avatar_for(settings)
     encoder = Encoder(settings)
     receiver = None
@@ -94,12 +109,27 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
                         on_event=lambda kind, **f: _log_event(kind, session="demo", **f),
                         probe=receiver is None)
         _first_connect(sink, patient=receiver is not None)
+    replier = create_replier(settings.llm(), policy.reply_rules())
+
+    def on_event(kind: str, **fields) -> None:
+        _log_event(kind, **fields)
+        if link is not None:
+            link.on_event(kind, **fields)
+
     session = LiveSession(settings=settings, script=script, avatar=avatar, engine=engine,
                           voice_for=voices, encoder=encoder, sink=sink, duration=opts.duration,
-                          realtime=opts.pace, on_event=_log_event, session_id="demo")
+                          realtime=opts.pace, on_event=on_event, session_id=opts.bus_session or "demo",
+                          policy=policy, replier=replier)
     print(f"livehost: live to {sink.describe()} at {settings.width}x{settings.height}, "
-          f"voice {settings.voice}, avatar {avatar.id}, lipsync {settings.lipsync}", file=out, flush=True)
+          f"voice {settings.voice}, avatar {avatar.id}, lipsync {settings.lipsync}, "
+          f"replies by {'LLM ' + settings.llm_model if settings.llm() else 'keyword rules'}", file=out, flush=True)
     session.start()
+    if link is not None:
+        link.start(session)
+        print(f"livehost: taking commands for session {opts.bus_session} from the control bus", file=out, flush=True)
+    if opts.commands is not None:
+        print(f"livehost: {HELP}", file=out, flush=True)
+        Console(session, opts.commands, out).start()
     try:
         while not session.wait(1.0):
             _print_status(session.status(), out)
@@ -107,6 +137,9 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         print("\nstopping...", file=out, flush=True)
         session.stop()
     session.wait()
+    if link is not None:
+        link.stop()
+    replier.close()
     voices.close()
     if receiver is not None:
         time.sleep(0.3)
@@ -123,6 +156,20 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
               file=out, flush=True)
         return 1
     return 0 if session.state == "ended" else 1
+
+
+def _bus_link(settings: Settings, session_id: str | None) -> ControlLink | None:
+    """The link to Redis for --session, checked now so a wrong URL is an error before going live."""
+    if session_id is None:
+        return None
+    if not settings.redis_url:
+        raise SettingsError("--session needs the control bus: set REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    bus = connect_redis(settings.redis_url)
+    try:
+        bus.cursor(session_id)
+    except BusError as e:
+        raise SettingsError(str(e)) from None
+    return ControlLink(bus, session_id, worker="demo")
 
 
 def _first_connect(sink: RtmpSink, patient: bool) -> None:
@@ -149,7 +196,18 @@ def _print_status(st: dict, out) -> None:
 
 def _log_event(kind: str, **fields) -> None:
     if kind == "utterance":
-        log.info("[%s] saying: %s", fields.get("session"), fields.get("text"))
+        if fields.get("state") == "start":
+            log.info("[%s] saying: %s", fields.get("session"), fields.get("text"))
+        elif fields.get("cut"):
+            log.info("[%s] cut off: %s", fields.get("session"), fields.get("text"))
+    elif kind == "reply":
+        log.info("[%s] reply (%s) to comment %s: %s", fields.get("session"), fields.get("source"),
+                 fields.get("comment_id"), fields.get("text"))
+    elif kind == "cut":
+        log.info("[%s] interrupt: first silent frame out of the encoder after %.0f ms", fields.get("session"),
+                 fields.get("latency_ms", 0))
+    elif kind == "action":
+        log.info("[%s] action %s %s", fields.get("session"), fields.get("name"), fields.get("state"))
     elif kind == "error":
         log.error("[%s] %s: %s", fields.get("session"), fields.get("source"), fields.get("message"))
     elif kind == "output":
@@ -158,8 +216,23 @@ def _log_event(kind: str, **fields) -> None:
         log.debug("[%s] %s %s", fields.get("session"), kind, fields)
 
 
-def prepare(source: str, avatar_id: str, settings: Settings) -> Path:
+def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "parametric", bbox_shift: int = 0,
+            extra_margin: int | None = None) -> Path:
+    """Prepare an avatar from `source`; for engine "musetalk" also its MuseTalk data (the
+    weights are loaded first, so missing ones are reported before the long part)."""
     from streamer.avatar.prepare import prepare_avatar
+    from streamer.avatar.store import load_avatar
 
-    return prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
+    model = None
+    if engine == "musetalk":
+        from streamer.lipsync import create_engine
+
+        model = create_engine("musetalk", settings).model
+    path = prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
                           progress=ProgressBar(f"preparing {avatar_id}"))
+    if model is not None:
+        from streamer.lipsync.musetalk import avatar as mt_avatar
+
+        mt_avatar.prepare(load_avatar(settings.avatars_dir, avatar_id), model, bbox_shift, extra_margin,
+                          progress=ProgressBar(f"MuseTalk {model.version} latents"))
+    return path

@@ -1,30 +1,27 @@
-"""The Director walks a script and hands the Speaker one sentence, pause or action at a time."""
+"""The Director decides what the host says next: replies and operator text first, then the script.
+
+The speaker pulls one item at a time with next(), so nothing is decided before it is needed and a
+comment is answered right after the sentence being synthesized. Control (comment, say, interrupt,
+pause, resume) comes from another thread; an interrupt rewinds the script to the sentence that
+was cut and drops every pending reply, atomically with the generation bump.
+"""
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streamer.cut import Generation
 from streamer.frames import Utterance
 from streamer.script import Script, split_sentences
-from streamer.stage import END, Pipe, Stage
+from streamer.stage import END, Stopped
 
 log = logging.getLogger("livehost.director")
 
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """Silence for `ms` milliseconds."""
-
-    ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """Play the avatar's action clip `name` once."""
-
-    name: str
+_POLL_S = 0.05  # longest the speaker waits inside next() before looking at stop again
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,44 +32,181 @@ class Position:
     segment: int = 0
     sentence: int = 0
 
+    def as_dict(self) -> dict:
+        return {"round": self.round, "segment": self.segment, "sentence": self.sentence}
 
-class Director(Stage):
-    """Walks `script` in order (looping as it says) and puts Utterance / Pause / Action on `out`.
 
-    The queue is small, so the director is never more than a sentence or two ahead of the voice.
-    `position` is the next item to hand out, for status and for resuming after a restart.
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Silence for `ms` milliseconds."""
+
+    ms: int
+    gen: int = 0
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Play the avatar's action clip `name` (once, looped, or as the clip says when `loop` is None)."""
+
+    name: str
+    gen: int = 0
+    position: Position | None = None
+    loop: bool | None = None
+
+
+class Lines:
+    """Fixed sentences with the Reply interface (operator `say`, scripted fallbacks)."""
+
+    source = "say"
+
+    def __init__(self, text: str, comment_id: int | None = None, source: str = "say"):
+        self._left = deque(split_sentences(text))
+        self._said: list[str] = []
+        self.comment_id = comment_id
+        self.source = source
+
+    def next_sentence(self, timeout: float) -> str | None:
+        if not self._left:
+            return None
+        self._said.append(self._left.popleft())
+        return self._said[-1]
+
+    def cancel(self) -> None:
+        self._left.clear()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self._said)
+
+
+class Director:
+    """Hands the speaker Utterance / Pause / Action items, then END when the script is over.
+
+    Thread use: next() from the speaker thread only; inject(), cut(), pause() and resume() from
+    any thread. `position` is the script item most recently handed out.
     """
 
-    def __init__(self, script: Script, out: Pipe, stop: threading.Event,
-                 on_error: Callable[[str, BaseException], None], start: Position = Position()):
-        super().__init__("director", stop, on_error)
+    def __init__(self, script: Script, gen: Generation, on_event: Callable[..., None],
+                 start: Position = Position()):
         self.script = script
-        self.out = out
-        self.position = start
+        self.gen = gen
+        self.on_event = on_event
+        self.start = start
+        self.position: Position | None = None
+        self._sentences = [split_sentences(s.text) if s.kind == "say" else [] for s in script.segments]
+        self._cursor: Position | None = self._resolve(start)
+        self._agenda: deque = deque()  # Reply-like objects, spoken before the script
+        self._paused = False
+        self._hold_until = 0.0
+        self._cv = threading.Condition()
 
-    def loop(self) -> None:
-        rounds = self.script.loop
-        r = self.position.round
-        first = True
-        while rounds == 0 or r < rounds:
-            seg_start = self.position.segment if first else 0
-            for s in range(seg_start, len(self.script.segments)):
-                seg = self.script.segments[s]
-                if seg.kind == "say":
-                    sentences = split_sentences(seg.text)
-                    k0 = self.position.sentence if first and s == seg_start else 0
-                    for k in range(k0, len(sentences)):
-                        self.position = Position(r, s, k)
-                        self.out.put(Utterance(sentences[k], seg.voice))
-                elif seg.kind == "pause":
-                    self.position = Position(r, s, 0)
-                    self.out.put(Pause(seg.ms))
-                else:
-                    self.position = Position(r, s, 0)
-                    self.out.put(Action(seg.name))
-                first = False
-            first = False
-            r += 1
-        self.position = Position(r, 0, 0)
-        log.info("script finished after %d round(s)", r)
-        self.out.put(END)
+    # -- control (any thread) -------------------------------------------------------------------
+    def inject(self, reply, front: bool = False) -> None:
+        """Queue a reply (anything with next_sentence/cancel/text) to speak before the script."""
+        with self._cv:
+            (self._agenda.appendleft if front else self._agenda.append)(reply)
+            self._cv.notify_all()
+
+    def cut(self, resume_at: Position | None, hold: float, at: float | None = None, then=None) -> int:
+        """Interrupt: new generation, pending replies cancelled, script rewound to `resume_at`,
+        and the script held for `hold` seconds (replies and say injected later still go first).
+        `then`, if given, is the reply to speak first (queued in the same step)."""
+        with self._cv:
+            gen = self.gen.bump(at)
+            for reply in self._agenda:
+                reply.cancel()
+                self._reply_done(reply, cut=True)
+            self._agenda.clear()
+            if resume_at is not None:
+                self._cursor = self._resolve(resume_at)
+            self._hold_until = time.monotonic() + hold
+            if then is not None:
+                self._agenda.append(then)
+            self._cv.notify_all()
+            return gen
+
+    def pause(self) -> None:
+        with self._cv:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cv:
+            self._paused = False
+            self._hold_until = 0.0
+            self._cv.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def pending(self) -> int:
+        """Replies and texts waiting to be spoken (the current one included)."""
+        return len(self._agenda)
+
+    # -- the speaker's side -----------------------------------------------------------------------
+    def next(self, stop: threading.Event):
+        """The next item to speak; blocks while paused or waiting for a reply. Raises Stopped."""
+        while True:
+            if stop.is_set():
+                raise Stopped
+            with self._cv:
+                gen = self.gen.value
+                reply = self._agenda[0] if self._agenda else None
+                if reply is None:
+                    if self._paused or time.monotonic() < self._hold_until:
+                        self._cv.wait(_POLL_S)
+                        continue
+                    return self._script_item(gen)
+            try:
+                sentence = reply.next_sentence(_POLL_S)
+            except TimeoutError:
+                continue
+            with self._cv:
+                if not self._agenda or self._agenda[0] is not reply:
+                    continue  # cut meanwhile: what it said is stale
+                if sentence is None:
+                    self._agenda.popleft()
+                    self._reply_done(reply, cut=False)
+                    continue
+            return Utterance(sentence, None, gen=gen, source=getattr(reply, "source", "say"),
+                             reply_to=getattr(reply, "comment_id", None))
+
+    def _script_item(self, gen: int):
+        pos = self._cursor
+        if pos is None:
+            return END
+        seg = self.script.segments[pos.segment]
+        self._cursor = self._resolve(Position(pos.round, pos.segment, pos.sentence + 1))
+        self.position = pos
+        if seg.kind == "say":
+            return Utterance(self._sentences[pos.segment][pos.sentence], seg.voice, gen=gen, position=pos)
+        if seg.kind == "pause":
+            return Pause(seg.ms, gen, pos)
+        return Action(seg.name, gen, pos)
+
+    def _reply_done(self, reply, cut: bool) -> None:
+        if getattr(reply, "comment_id", None) is None and reply.source == "say":
+            return
+        self.on_event("reply", comment_id=getattr(reply, "comment_id", None), text=reply.text,
+                      source=reply.source, cut=cut)
+
+    # -- script positions -------------------------------------------------------------------------
+    def _resolve(self, pos: Position) -> Position | None:
+        """`pos` moved forward to the first item that exists, or None past the script's end."""
+        r, s, k = pos.round, pos.segment, pos.sentence
+        segments = self.script.segments
+        while self.script.loop == 0 or r < self.script.loop:
+            while s < len(segments):
+                count = len(self._sentences[s]) if segments[s].kind == "say" else 1
+                if k < count:
+                    return Position(r, s, k)
+                s, k = s + 1, 0
+            r, s, k = r + 1, 0, 0
+        return None
+
+    def after(self, pos: Position) -> Position:
+        """The item following `pos` (past the end: a position that resolves to the end)."""
+        nxt = self._resolve(Position(pos.round, pos.segment, pos.sentence + 1))
+        return nxt if nxt is not None else Position(self.script.loop or pos.round + 1, 0, 0)

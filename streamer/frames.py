@@ -26,11 +26,20 @@ _ids = itertools.count(1)
 
 @dataclass(slots=True)
 class Utterance:
-    """One sentence for the host to say, with the voice spec that says it."""
+    """One sentence for the host to say, with the voice spec that says it.
+
+    `gen` is the session's interrupt generation when the director handed it out (an interrupt
+    makes it stale everywhere in the pipeline); `position` is its place in the script (None for
+    replies and operator text); `source` is "script", "reply" or "say"; `reply_to` a comment id.
+    """
 
     text: str
     voice: str | None = None
     id: int = field(default_factory=lambda: next(_ids))
+    gen: int = 0
+    position: object = None  # streamer.director.Position | None
+    source: str = "script"
+    reply_to: int | None = None
 
 
 @dataclass(slots=True)
@@ -40,6 +49,8 @@ class AudioFrame:
     samples: np.ndarray
     kind: int = SPEECH
     utterance: Utterance | None = None
+    gen: int = 0
+    position: object = None  # the script item it belongs to (a sentence or a pause), if any
 
 
 @dataclass(slots=True)
@@ -56,6 +67,9 @@ class Tick:
     avatar_index: int
     utterance: Utterance | None = None
     clip: str | None = None  # action clip name when kind >= ACTION
+    gen: int = 0  # interrupt generation of its content; stale once an interrupt follows
+    position: object = None  # script item it belongs to (sentence, pause or action), if any
+    fade: tuple[str, int, float] | None = None  # (clip, clip frame, weight) blended over it: a crossfade
 
 
 def silence(samples: int = AUDIO_FRAME_SAMPLES) -> np.ndarray:

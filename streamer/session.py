@@ -1,10 +1,12 @@
-"""One live session: the stages of the pipeline wired together, with status and one stop path.
+"""One live session: the stages of the pipeline wired together, with control, status and one stop path.
 
     Director -> Speaker (TTS) -> Clock -> Lipsync -> Compositor -> Encoder -> Output (sink)
 
-Each arrow is a small bounded Pipe, so the whole chain runs at the pace of its slowest stage (the
-sink, paced to the wall clock, for a live) and holds about a second of media in all
-(0.5 s of audio before the clock, about 20 video frames after it).
+The speaker pulls from the director; every other arrow is a small bounded Pipe. In a live the clock
+releases each tick 160 ms before its wall-clock time and the encoder encodes it 40 ms before (the
+output sends packets as they come), so about three video frames wait between them; an interrupt
+turns every one of them to idle at the encoder, so that what was cut is off the wire within about
+70 ms of stream time (median, bench.interrupt). Off real time the pipes' bounds set the pace.
 """
 from __future__ import annotations
 
@@ -15,17 +17,20 @@ from collections import deque
 from collections.abc import Callable
 
 from streamer.avatar.model import Avatar
-from streamer.clock import Clock
+from streamer.clock import LEAD, Clock
 from streamer.compositor import Canvas
-from streamer.director import Director, Position
+from streamer.cut import Generation
+from streamer.director import Action, Director, Lines, Position
 from streamer.frames import FPS
 from streamer.lipsync.base import LipsyncEngine
 from streamer.output.encoder import Encoder
 from streamer.output.sink import OutputStage, Sink
+from streamer.room import RoomPolicy
 from streamer.script import Script
 from streamer.settings import Settings
 from streamer.speech import Speaker
-from streamer.stage import END, Pipe, Stage
+from streamer.stages import CompositorStage, EncoderStage, LipsyncStage
+from streamer.stage import Pipe, Stage
 from streamer.voice.base import Voice
 
 log = logging.getLogger("livehost.session")
@@ -33,95 +38,58 @@ log = logging.getLogger("livehost.session")
 EventHandler = Callable[..., None]
 
 
-class LipsyncStage(Stage):
-    def __init__(self, inp: Pipe, out: Pipe, engine: LipsyncEngine, avatar: Avatar, stop, on_error):
-        super().__init__("lipsync", stop, on_error)
-        self.inp, self.out = inp, out
-        self.stream = engine.open(avatar)
-
-    def loop(self) -> None:
-        try:
-            while True:
-                tick = self.inp.get()
-                results = self.stream.flush() if tick is END else self.stream.push(tick)
-                for result in results:
-                    self.out.put(result)
-                if tick is END:
-                    self.out.put(END)
-                    return
-        finally:
-            self.stream.close()
-
-
-class CompositorStage(Stage):
-    def __init__(self, inp: Pipe, out: Pipe, canvas: Canvas, stop, on_error):
-        super().__init__("compositor", stop, on_error)
-        self.inp, self.out, self.canvas = inp, out, canvas
-
-    def loop(self) -> None:
-        while True:
-            item = self.inp.get()
-            if item is END:
-                self.out.put(END)
-                return
-            tick, patch = item
-            self.out.put((tick, self.canvas.compose(tick.avatar_index, patch)))
-
-
-class EncoderStage(Stage):
-    def __init__(self, inp: Pipe, out: Pipe, encoder: Encoder, stop, on_error):
-        super().__init__("encoder", stop, on_error)
-        self.inp, self.out, self.encoder = inp, out, encoder
-
-    def loop(self) -> None:
-        while True:
-            item = self.inp.get()
-            if item is END:
-                self.out.put(self.encoder.flush())
-                self.out.put(END)
-                return
-            tick, i420 = item
-            self.out.put(self.encoder.encode(tick.index, i420, tick.audio))
+class CommandError(ValueError):
+    """A control command is malformed or unknown. One line."""
 
 
 class LiveSession:
     """Runs one live until the script ends, `duration` seconds of media are out, or stop().
 
     `voice_for(spec)` returns the Voice for an utterance's voice spec (None = the default).
+    `replier` answers comments (streamed sentences; see streamer.llm); `policy` is the room's.
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
-    Events (utterance, error, output, state) go to `on_event(kind, **fields)` from stage threads.
+    Events (utterance, reply, action, interrupt, error, output, state) go to
+    `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 
     def __init__(self, *, settings: Settings, script: Script, avatar: Avatar, engine: LipsyncEngine,
                  voice_for: Callable[[str | None], Voice], encoder: Encoder, sink: Sink,
                  duration: float | None = None, realtime: bool = True,
                  on_event: EventHandler | None = None, session_id: str = "live",
-                 start: Position = Position()):
+                 start: Position = Position(), policy: RoomPolicy | None = None, replier=None):
         self.id = session_id
         self.settings = settings
         self.encoder = encoder
         self.sink = sink
+        self.policy = policy or RoomPolicy()
+        if replier is None:
+            from streamer.llm import ScriptedReplier
+            replier = ScriptedReplier(self.policy.reply_rules())
+        self.replier = replier
         self._user_event = on_event or (lambda kind, **f: None)
         self.errors: list[str] = []
         self.state = "starting"
         self.started_at: float | None = None
+        self.gen = Generation()
         self._stop = threading.Event()
         self._done = threading.Event()
-        stop, err = self._stop, self._stage_failed
+        stop, err, gen = self._stop, self._stage_failed, self.gen
         q = lambda n: Pipe(stop, n)  # noqa: E731
-        to_speaker, audio, ticks, lips, frames, packets = q(2), q(25), q(4), q(4), q(4), q(8)
-        self.director = Director(script, to_speaker, stop, err, start)
-        self.speaker = Speaker(to_speaker, audio, voice_for, stop, err, self._event)
+        audio, ticks, lips, frames, packets = q(25), q(3), q(3), q(3), q(3)
+        canvas = Canvas(avatar, settings.width, settings.height)
+        self.director = Director(script, gen, self._event, start)
+        self.speaker = Speaker(self.director, audio, voice_for, gen, stop, err, self._event)
         max_frames = round(duration * FPS) if duration else None
-        self.clock = Clock(audio, ticks, avatar, stop, err, self._event, realtime, max_frames)
-        self.lipsync = LipsyncStage(ticks, lips, engine, avatar, stop, err)
-        self.compositor = CompositorStage(lips, frames, Canvas(avatar, settings.width, settings.height), stop, err)
-        self.encoder_stage = EncoderStage(frames, packets, encoder, stop, err)
-        self.output = OutputStage(packets, sink, stop, err, pace=realtime)
-        self.stages: list[Stage] = [self.director, self.speaker, self.clock, self.lipsync,
-                                    self.compositor, self.encoder_stage, self.output]
-        self.pipes = {"speech": to_speaker, "audio": audio, "ticks": ticks, "lips": lips,
-                      "frames": frames, "packets": packets}
+        self.clock = Clock(audio, ticks, avatar, gen, stop, err, self._event, realtime, max_frames,
+                           lead=LEAD + engine.delay_s, speech_during_action=self.policy.speech_during_action)
+        self.lipsync = LipsyncStage(ticks, lips, engine, avatar, gen, stop, err, realtime=realtime and sink.realtime)
+        self.compositor = CompositorStage(lips, frames, canvas, gen, stop, err)
+        self.encoder_stage = EncoderStage(frames, packets, encoder, canvas, self.director, gen, stop, err,
+                                          self._event, pace=realtime and sink.realtime)
+        self.output = OutputStage(packets, sink, stop, err)
+        self.stages: list[Stage] = [self.speaker, self.clock, self.lipsync, self.compositor,
+                                    self.encoder_stage, self.output]
+        self.pipes = {"audio": audio, "ticks": ticks, "lips": lips, "frames": frames, "packets": packets}
         self._rate: deque[tuple[float, int, int]] = deque(maxlen=12)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -135,7 +103,7 @@ class LiveSession:
     def _watch(self) -> None:
         self.output.join()
         self._stop.set()
-        self.speaker.cancel.set()
+        self.speaker.cut()
         for stage in self.stages:
             stage.join(timeout=5)
         self.encoder.close()
@@ -143,19 +111,104 @@ class LiveSession:
             self._set_state("ended")
         self._done.set()
 
+    def request_stop(self) -> None:
+        """Begin stopping without waiting (safe from any thread, including event handlers)."""
+        if not self._done.is_set() and not self._stop.is_set():
+            self._set_state("stopping")
+            self.speaker.cut()
+            self._stop.set()
+
     def stop(self) -> None:
         """Stop now: cancel speech, stop every stage, close the stream properly, join threads."""
-        if not self._done.is_set():
-            self._set_state("stopping")
-            self.speaker.cancel.set()
-            self._stop.set()
+        self.request_stop()
         self.wait()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the live has ended; True if it has."""
         return self._done.wait(timeout)
 
+    # -- control (any thread) --------------------------------------------------------------------
+    def interrupt(self, at: float | None = None, hold: float | None = None, then=None) -> None:
+        """Cut the host off now: pending speech and replies are dropped, queued frames turn idle at
+        the encoder, and the script goes on from the cut sentence after `hold` seconds (the room's
+        interrupt gap by default) unless a reply or say comes first. `at`: when the command arrived
+        (time.time()), for the latency measurement. `then`: a reply to speak first."""
+        with self.encoder_stage.lock:
+            resume = self.resume_position()
+            self.director.cut(resume, self.policy.interrupt_gap_s if hold is None else hold, at, then)
+            self.encoder_stage.rewind(resume)
+        self.speaker.cut()
+        self.pipes["audio"].drain()  # stale already; this frees the speaker at once
+        log.info("[%s] interrupted; the script resumes at %s", self.id, resume)
+        self._event("interrupt", resume=resume.as_dict())
+
+    def comment(self, text: str, user: str = "", comment_id: int | None = None, interrupt: bool = False,
+                at: float | None = None) -> None:
+        """A viewer's comment: answered after the current sentence, or at once if `interrupt` (or the
+        room answers immediately). The reply starts generating now either way."""
+        reply = self.replier.reply(text, user, comment_id, self.policy.persona)
+        if interrupt or self.policy.answer_immediately:
+            self.interrupt(at, hold=0.0, then=reply)
+        else:
+            self.director.inject(reply)
+
+    def say(self, text: str, interrupt: bool = False, at: float | None = None) -> None:
+        """Say `text` after the current sentence, or now if `interrupt`."""
+        lines = Lines(text)
+        if interrupt:
+            self.interrupt(at, hold=0.0, then=lines)
+        else:
+            self.director.inject(lines)
+
+    def action(self, name: str, loop: bool | None = None) -> None:
+        """Play the avatar's action clip `name` from the next video frame."""
+        self.clock.play(Action(name, self.gen.value, None, loop))
+
+    def pause(self) -> None:
+        """Pause the script after the current sentence (comments are still answered)."""
+        self.director.pause()
+        self._event("paused", paused=True)
+
+    def resume(self) -> None:
+        self.director.resume()
+        self._event("paused", paused=False)
+
+    def apply(self, command: dict, at: float | None = None) -> None:
+        """Apply one control command {"type": ..., ...} as the bus and the demo's stdin carry them."""
+        kind = command.get("type") if isinstance(command, dict) else None
+        text = command.get("text") if isinstance(command, dict) else None
+        if kind in ("comment", "say"):
+            if not isinstance(text, str) or not text.strip():
+                raise CommandError(f"a {kind} command needs a non-empty text")
+            if kind == "comment":
+                comment_id = command.get("comment_id")
+                self.comment(text, str(command.get("user") or ""),
+                             comment_id if isinstance(comment_id, int) else None,
+                             bool(command.get("interrupt", False)), at)
+            else:
+                self.say(text, bool(command.get("interrupt", False)), at)
+        elif kind == "interrupt":
+            self.interrupt(at)
+        elif kind == "action":
+            name = command.get("name")
+            if not isinstance(name, str) or not name:
+                raise CommandError("an action command needs the clip's name")
+            loop = command.get("loop")
+            self.action(name, loop if isinstance(loop, bool) else None)
+        elif kind == "pause":
+            self.pause()
+        elif kind == "resume":
+            self.resume()
+        elif kind == "stop":
+            self.request_stop()
+        else:
+            raise CommandError(f"unknown command type {kind!r}")
+
     # -- status and events --------------------------------------------------------------------
+    def resume_position(self) -> Position:
+        """Where the script would go on if the host were cut off now (and after a restart)."""
+        return self.encoder_stage.resume_position()
+
     def status(self) -> dict:
         now = time.monotonic()
         frames, sent = self.output.frames, self.output.bytes
@@ -168,8 +221,11 @@ class LiveSession:
             "seconds": round(frames / FPS, 2),
             "fps": round((frames - f0) / dt, 1) if dt > 0.5 else 0.0,
             "bitrate": round((sent - b0) * 8 / dt) if dt > 0.5 else 0,
-            "speaking": self.clock.speaking,
-            "position": self.director.position,
+            "speaking": self.encoder_stage.speaking,
+            "action": self.clock.action,
+            "paused": self.director.paused,
+            "pending_replies": self.director.pending,
+            "position": self.resume_position().as_dict(),
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
             "connected": getattr(self.sink, "connected", True),
             "errors": len(self.errors),

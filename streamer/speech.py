@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamer.director import Action, Pause
+from streamer.cut import Generation
+from streamer.director import Action, Director, Pause
 from streamer.frames import AUDIO_FRAME_SAMPLES, IDLE, SPEECH, AudioFrame, Utterance, silence
 from streamer.stage import END, Pipe, Stage
 from streamer.voice.base import Voice, VoiceError
@@ -26,57 +27,76 @@ def estimated_seconds(text: str) -> float:
 
 
 class Speaker(Stage):
-    """Synthesizes each Utterance and puts its audio on `out` as AudioFrames, streamed.
+    """Pulls items from the director and puts their audio on `out` as 20 ms AudioFrames, streamed.
 
     Pauses become silent frames; Actions pass through for the clock. A voice that fails is
     reported through `on_event` and replaced by silence of about the same length: the live goes on.
-    `voice_for(spec)` gives the Voice for an utterance's voice spec (None: the session's default).
+    cut() (any thread) stops the utterance being synthesized at once; frames of a stale
+    generation are never put on `out`. `voice_for(spec)` gives the Voice for a voice spec.
     """
 
-    def __init__(self, inp: Pipe, out: Pipe, voice_for: Callable[[str | None], Voice],
-                 stop: threading.Event, on_error, on_event: Callable[..., None]):
+    def __init__(self, director: Director, out: Pipe, voice_for: Callable[[str | None], Voice],
+                 gen: Generation, stop: threading.Event, on_error, on_event: Callable[..., None]):
         super().__init__("speaker", stop, on_error)
-        self.inp, self.out = inp, out
+        self.director, self.out = director, out
         self.voice_for = voice_for
+        self.gen = gen
         self.on_event = on_event
-        self.cancel = threading.Event()
+        self._cancel = threading.Event()
+
+    def cut(self) -> None:
+        """Cancel the TTS stream of the utterance in progress (interrupt or stop)."""
+        self._cancel.set()
 
     def loop(self) -> None:
         while True:
-            item = self.inp.get()
+            item = self.director.next(self.stop_event)
             if item is END:
                 self.out.put(END)
                 return
+            self._cancel = threading.Event()
+            if self.gen.stale(item.gen):
+                continue
             if isinstance(item, Pause):
-                self._silence(item.ms / 1000.0)
+                self._silence(item.ms / 1000.0, item.gen, item.position)
             elif isinstance(item, Action):
                 self.out.put(item)
             else:
                 self._say(item)
 
-    def _silence(self, seconds: float, utterance: Utterance | None = None) -> None:
+    def _put(self, frame: AudioFrame) -> bool:
+        """Put a frame unless its generation went stale; False once it has."""
+        if self.gen.stale(frame.gen):
+            return False
+        self.out.put(frame)
+        return True
+
+    def _silence(self, seconds: float, gen: int, position=None) -> None:
         for _ in range(round(seconds * 50)):
-            self.out.put(AudioFrame(silence(), IDLE, utterance))
+            if not self._put(AudioFrame(silence(), IDLE, None, gen, position)):
+                return
 
     def _say(self, u: Utterance) -> None:
-        self.on_event("utterance", id=u.id, text=u.text)
         pending = np.zeros(0, np.float32)
         sent = 0
+        cancel = self._cancel
         try:
             voice = self.voice_for(u.voice)
-            for chunk in voice.stream(u.text, self.cancel):
+            for chunk in voice.stream(u.text, cancel):
                 pending = np.concatenate([pending, chunk.astype(np.float32, copy=False)])
                 whole = len(pending) // AUDIO_FRAME_SAMPLES * AUDIO_FRAME_SAMPLES
                 for i in range(0, whole, AUDIO_FRAME_SAMPLES):
-                    self.out.put(AudioFrame(pending[i:i + AUDIO_FRAME_SAMPLES], SPEECH, u))
+                    if not self._put(AudioFrame(pending[i:i + AUDIO_FRAME_SAMPLES], SPEECH, u, u.gen, u.position)):
+                        cancel.set()
+                        return
                     sent += 1
                 pending = pending[whole:]
         except VoiceError as e:
             log.error("voice failed on utterance %d: %s", u.id, e)
             self.on_event("error", source="voice", message=str(e))
-            self._silence(max(0.0, estimated_seconds(u.text) - sent * 0.02))
+            self._silence(max(0.0, estimated_seconds(u.text) - sent * 0.02), u.gen, u.position)
             return
-        if len(pending):
+        if len(pending) and not cancel.is_set():
             tail = np.zeros(AUDIO_FRAME_SAMPLES, np.float32)
             tail[: len(pending)] = pending
-            self.out.put(AudioFrame(tail, SPEECH, u))
+            self._put(AudioFrame(tail, SPEECH, u, u.gen, u.position))

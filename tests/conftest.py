@@ -44,6 +44,17 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def wait_for(what, timeout: float, step: float = 0.05):
+    """Poll `what()` until it returns something truthy (returned) or `timeout` s pass (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
 class NginxRtmp:
     """nginx with the RTMP module on a free loopback port; restartable on the same port."""
 
@@ -123,3 +134,55 @@ def cli_env(avatars_dir, tmp_path):
     env.update(LIVEHOST_AVATARS_DIR=str(avatars_dir), LIVEHOST_VAR_DIR=str(tmp_path / "var"),
                PYTHONUNBUFFERED="1")
     return env
+
+
+REDIS_URL = os.environ.get("LIVEHOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_bus():
+    """A RedisBus on the shared test Redis (db 15); the keys of the sessions a test used are removed."""
+    import redis
+
+    from streamer.control.link import connect_redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as e:
+        need(False, f"Redis not reachable at {REDIS_URL}: {e}")
+    bus = connect_redis(REDIS_URL)
+    yield bus
+    for k in bus.r.scan_iter("livehost:session:t-*"):
+        bus.r.delete(k)
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port (no persistence), killable and restartable."""
+
+    def __init__(self, binary: str):
+        self.binary, self.port = binary, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def redis_server():
+    binary = shutil.which("redis-server")
+    need(binary is not None, "redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.kill()

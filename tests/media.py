@@ -1,6 +1,7 @@
 """Reading back what was pushed or recorded, the way a platform or a player sees it (PyAV)."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -107,3 +108,76 @@ def mouth_motion(m: Media, speaking_rms: float = 0.02, silent_rms: float = 0.002
             quiet.append(diff)
     return (float(np.mean(speak)) if speak else 0.0, float(np.mean(quiet)) if quiet else 0.0,
             len(speak), len(quiet))
+
+
+class Player(threading.Thread):
+    """Pulls a live as a low-latency player does and notes when each decoded frame arrived.
+
+    `audio`: (arrived time.time(), pts s, rms) per decoded audio frame; `video`: (arrived, pts s,
+    crop of `box` from the Y plane, or None). Start it before the publisher; stop() ends it."""
+
+    def __init__(self, url: str, box: tuple[int, int, int, int] | None = None, timeout: float = 20.0):
+        super().__init__(name="player", daemon=True)
+        self.url, self.box, self.timeout = url, box, timeout
+        self.audio: list[tuple[float, float, float]] = []
+        self.video: list[tuple[float, float, np.ndarray | None]] = []
+        self.audio_rate = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        options = {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"}
+        try:
+            with av.open(self.url, timeout=(self.timeout, 10.0), options=options) as c:
+                for packet in c.demux():
+                    if self._halt.is_set():
+                        return
+                    if packet.dts is None:
+                        continue
+                    for frame in packet.decode():
+                        now = time.time()
+                        t = float(frame.pts * frame.time_base)
+                        if packet.stream.type == "audio":
+                            self.audio_rate = frame.sample_rate
+                            x = frame.to_ndarray().mean(axis=0)
+                            self.audio.append((now, t, float(np.sqrt(np.mean(x * x)))))
+                        elif packet.stream.type == "video":
+                            crop = None
+                            if self.box is not None:
+                                x1, y1, x2, y2 = self.box
+                                luma = frame.to_ndarray(format="yuv420p")[:frame.height]  # Y as sent
+                                crop = luma[y1:y2, x1:x2].astype(np.float32)
+                            self.video.append((now, t, crop))
+        except (av.FFmpegError, OSError):
+            pass  # the stream ended or the publisher left
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._halt.set()
+        self.join(timeout)
+
+    def stream_time_at(self, wall: float) -> float:
+        """How far into the stream the player had heard at wall time `wall` (end of the last audio)."""
+        heard = [t + 1024 / (self.audio_rate or 44100) for arrived, t, _ in list(self.audio) if arrived <= wall]
+        return max(heard) if heard else 0.0
+
+    def silence_from(self, after: float, hold: float = 0.5, level: float = 0.003) -> float | None:
+        """Stream time where the audio goes quiet (rms < `level`) for at least `hold` s, at or after
+        `after`; the start of the first such run."""
+        start = None
+        for _, t, rms in list(self.audio):
+            if t < after - 0.05:
+                continue
+            if rms < level:
+                start = t if start is None else start
+                if t - start >= hold:
+                    return start
+            else:
+                start = None
+        return None
+
+    def loud_from(self, after: float, level: float = 0.02) -> float | None:
+        """First stream time at or after `after` where the audio is louder than `level`."""
+        return next((t for _, t, rms in list(self.audio) if t >= after and rms > level), None)
+
+    def arrival_of(self, pts: float) -> float | None:
+        """Wall time the audio frame at stream time `pts` arrived."""
+        return next((arrived for arrived, t, _ in list(self.audio) if t >= pts - 1e-6), None)

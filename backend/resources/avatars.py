@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, send_file
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from backend.errors import ApiError
 from backend.resources.usage import delete_unless_used
 from backend.models import Avatar
 from backend.settings import ApiSettings
+from streamer.avatar.actions import list_actions
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import IMAGE_EXTS
 from streamer.avatar.store import check_id
@@ -49,12 +50,22 @@ class AvatarOut(Out):
     error: str | None
     source: str = Field(description="the uploaded file's name")
     frames: int
+    actions: list[str] = Field(default_factory=list, description="its action clips (for `action` commands)")
     created_at: datetime
 
     @classmethod
     def of(cls, a: Avatar) -> "AvatarOut":
         return cls(id=a.id, slug=a.slug, name=a.name, status=a.status, progress=a.progress, error=a.error,
-                   source=Path(a.source).name, frames=a.frames, created_at=a.created_at)
+                   source=Path(a.source).name, frames=a.frames, actions=clip_names(a), created_at=a.created_at)
+
+
+def clip_names(a: Avatar) -> list[str]:
+    if a.status != "ready":
+        return []
+    try:
+        return sorted(c["name"] for c in list_actions(current_app.config["LIVEHOST"].avatars_dir, a.slug))
+    except (AvatarError, OSError, KeyError, ValueError):
+        return []
 
 
 def make_slug(s, name: str, avatars_dir: Path) -> str:
@@ -100,6 +111,17 @@ def list_avatars(query: PageQuery):
 def get_avatar(avatar_id: int):
     """One avatar; poll it to follow a preparation."""
     return AvatarOut.of(get_or_404(db(), Avatar, avatar_id, "avatar"))
+
+
+@route(bp, "GET", "/<int:avatar_id>/thumbnail", roles=ANYONE, media="image/jpeg",
+       errors={404: "no such avatar, or it is not prepared yet"})
+def avatar_thumbnail(avatar_id: int):
+    """The avatar's first frame as a JPEG."""
+    avatar = get_or_404(db(), Avatar, avatar_id, "avatar")
+    path = current_app.config["LIVEHOST"].avatars_dir / avatar.slug / "frames" / "000000.jpg"
+    if avatar.status != "ready" or not path.is_file():
+        raise ApiError(404, "not_found", f"avatar {avatar_id} has no thumbnail yet (status: {avatar.status})")
+    return send_file(path, mimetype="image/jpeg", max_age=300)
 
 
 @route(bp, "POST", "", roles=OPERATE, multipart=True, response=AvatarOut, status=201,

@@ -3,11 +3,11 @@ rest, shown only as a hint of its last characters, never logged."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from flask import Blueprint
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, field_validator
 from sqlalchemy import select
 
 from backend import audit, secrets
@@ -36,10 +36,33 @@ def check_server_url(url: str) -> str:
     return url.rstrip("/")
 
 
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Reply = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+PLACEHOLDERS = "may hold {user}, {comment} and {user_suffix} (', NAME' or nothing)"
+
+
 class RoomSettings(Model):
-    persona: str = Field("", max_length=4000)
-    answer_immediately: bool = False
-    keyword_replies: dict[str, str] = Field(default_factory=dict, max_length=200)
+    """How the host behaves in this room; the streamer reads these keys (streamer.room.RoomPolicy)."""
+
+    persona: str = Field("", max_length=4000, description="who the host is, for the LLM's system prompt")
+    answer_immediately: StrictBool = Field(False, description="every comment cuts the host off and is answered now")
+    interrupt_gap_ms: StrictInt = Field(1000, ge=0, le=60000,
+                                        description="silence after a bare interrupt before the script goes on")
+    speech_during_action: Literal["wait", "interrupt"] = Field(
+        "wait", description="speech due while an action clip plays: 'wait' for the clip's end, or 'interrupt' it")
+    keyword_replies: dict[Keyword, Reply] = Field(
+        default_factory=dict, max_length=200,
+        description="keyword -> reply without an LLM; the longest keyword found in the comment wins; "
+                    "replies " + PLACEHOLDERS)
+    default_reply: str = Field("", max_length=500, description="said when no keyword matches and there is no "
+                               "LLM; '' for the built-in one; " + PLACEHOLDERS)
+    fallback_line: str = Field("", max_length=500,
+                               description="said when the LLM fails or times out; '' for the built-in one")
+    max_reply_chars: StrictInt = Field(
+        300, ge=20, le=2000, description="a reply is cut at the last sentence end within this many characters")
+
+
+DEFAULT_SETTINGS = RoomSettings().model_dump()
 
 
 class RoomIn(Model):
@@ -76,14 +99,15 @@ class RoomOut(Out):
     platform: str
     server_url: str
     stream_key: str = Field(description="masked: '' when none is set, else '****' and at most 4 characters")
-    settings: dict[str, Any]
+    settings: dict[str, Any] = Field(description="RoomSettings; keys a room was stored without show their defaults")
     created_at: datetime
 
     @classmethod
     def of(cls, room: Room) -> "RoomOut":
         masked = ("****" + room.key_hint) if room.stream_key_enc else ""
         return cls(id=room.id, name=room.name, platform=room.platform, server_url=room.server_url,
-                   stream_key=masked, settings=room.settings or {}, created_at=room.created_at)
+                   stream_key=masked, settings={**DEFAULT_SETTINGS, **(room.settings or {})},
+                   created_at=room.created_at)
 
 
 def _set_key(room: Room, key: str) -> None:

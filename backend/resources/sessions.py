@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+import redis
 from flask import Blueprint, current_app
 from pydantic import Field
 from sqlalchemy import and_, func, or_, select
@@ -64,18 +65,32 @@ class SessionOut(Out):
 
 
 class LiveStatus(Out):
-    """The worker's heartbeat (Redis hash with a TTL); absent when no worker reports."""
+    """The worker's heartbeat (Redis hash with a TTL, written about every second); absent when no
+    worker reports. A field the worker did not write is null."""
 
-    state: str | None = None
-    fps: float | None = None
-    bitrate: float | None = Field(None, description="bits per second")
-    speaking: bool | None = None
-    position: Any = Field(None, description="where the host is in the script")
+    state: str | None = Field(None, description="the live on the worker: starting, live, stopping, ended or failed")
+    seconds: float | None = Field(None, description="media time sent so far, in seconds")
+    fps: float | None = Field(None, description="video frames sent per second, lately")
+    bitrate: float | None = Field(None, description="bits per second sent, lately")
+    speaking: str | None = Field(None, description="the sentence on air; null when the host is silent")
+    action: str | None = Field(None, description="the action clip playing; null when none")
+    paused: bool | None = Field(None, description="the script is paused")
+    pending_replies: int | None = Field(None, description="replies to comments waiting to be said")
+    position: Any = Field(None, description="where the script resumes: {round, segment, sentence}")
+    queues: dict[str, int] | None = Field(None, description="depth of each pipeline queue")
+    connected: bool | None = Field(None, description="the output (RTMP) is connected")
+    errors: int | None = Field(None, description="errors so far in this live")
+    worker: str | None = Field(None, description="the worker running the live")
+    updated_at: float | None = Field(None, description="when the worker wrote this (Unix time, seconds)")
+    commands_applied: int | None = Field(None, description="control commands the worker has applied")
+    command_cursor: str | None = Field(None, description="stream id of the last command the worker read")
 
 
 class SessionDetail(SessionOut):
     live: LiveStatus | None = Field(description="null when no worker reports (or the bus is unreachable)")
     queue_position: int | None = Field(description="1 for the next queued session to start; null unless queued")
+    estimated_wait_s: float | None = Field(None, description="when queued: seconds until a worker slot is likely "
+                                           "free (0: one is free now); null when unknown")
 
 
 def live_status(session_id: int) -> LiveStatus | None:
@@ -83,6 +98,9 @@ def live_status(session_id: int) -> LiveStatus | None:
         raw = current_app.extensions["livehost.bus"].status(session_id)
     except BusError as e:
         log.warning("session %s: no live status: %s", session_id, e)
+        return None
+    except ValueError as e:  # a field that is not JSON
+        log.warning("session %s: unreadable live status: %s", session_id, e)
         return None
     if not raw:
         return None
@@ -100,6 +118,39 @@ def queue_position(s, live: LiveSession) -> int:
     return 1 + s.scalar(select(func.count()).select_from(LiveSession).where(LiveSession.status == "queued", earlier))
 
 
+def free_slots() -> int | None:
+    """Free live slots over the workers that announce themselves in Redis; None without Redis."""
+    client = current_app.extensions.get("livehost.redis")
+    if client is None:
+        return None
+    try:
+        free = 0
+        for k in client.scan_iter("livehost:worker:*", count=100):
+            slots, running = client.hmget(k, "slots", "running")
+            if slots is not None and running is not None:
+                free += max(0, int(slots) - int(running))
+        return free
+    except (redis.RedisError, ValueError) as e:
+        log.warning("cannot read worker capacity: %s", e)
+        return None
+
+
+def estimated_wait(s, position: int) -> float | None:
+    """Seconds until the session at queue `position` likely starts: 0 if a slot is free for it, else
+    when the running lives' planned ends free one; None when nobody knows."""
+    free = free_slots()
+    if free is None:
+        return None
+    if position <= free:
+        return 0.0
+    now = datetime.now(timezone.utc)
+    ends = sorted(max(0.0, (end - now).total_seconds()) for end in s.scalars(
+        select(LiveSession.planned_end_at).where(LiveSession.status.in_(("starting", "live", "stopping")),
+                                                 LiveSession.planned_end_at.is_not(None))))
+    k = position - free
+    return round(ends[k - 1], 1) if k <= len(ends) else None
+
+
 @route(bp, "GET", "", roles=ANYONE, query=SessionQuery, response=Page[SessionOut])
 def list_sessions(query: SessionQuery):
     """Sessions, newest first; filter by status and room_id."""
@@ -113,12 +164,14 @@ def list_sessions(query: SessionQuery):
 
 @route(bp, "GET", "/<int:session_id>", roles=ANYONE, response=SessionDetail)
 def get_session(session_id: int):
-    """One session with its live status (state, fps, bitrate, speaking, position) and queue place."""
+    """One session with its live status (state, speaking, position, fps, ...) and queue place."""
     s = db()
     live = get_or_404(s, LiveSession, session_id, "session")
     out = SessionOut.model_validate(live).model_dump()
+    position = queue_position(s, live) if live.status == "queued" else None
     return SessionDetail(**out, live=None if live.status in TERMINAL else live_status(live.id),
-                         queue_position=queue_position(s, live) if live.status == "queued" else None)
+                         queue_position=position,
+                         estimated_wait_s=estimated_wait(s, position) if position is not None else None)
 
 
 @route(bp, "POST", "", roles=OPERATE, body=SessionIn, response=SessionOut, status=201)

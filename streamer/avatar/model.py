@@ -1,12 +1,16 @@
 """A prepared avatar in memory: its frames, face boxes and mouth boxes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from streamer.frames import ping_pong
+
+if TYPE_CHECKING:
+    from streamer.avatar.actions import ActionClip
 
 
 class AvatarError(Exception):
@@ -29,6 +33,7 @@ class Avatar:
     `faces[i]` and `mouths[i]` belong to `frames[i]`. `mouth_mask` is a float32 feathered mask
     in [0, 1] for a mouth box, resized to each frame's mouth box by whoever uses it.
     Frames are shown ping-pong (forwards then backwards) so the idle loop has no jump.
+    `actions` are its action clips by name, at the same frame size (see streamer.avatar.actions).
     """
 
     id: str
@@ -38,6 +43,7 @@ class Avatar:
     mouths: np.ndarray
     mouth_mask: np.ndarray
     fps: int = 25
+    actions: dict[str, ActionClip] = field(default_factory=dict)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -168,7 +168,7 @@ def _decode(container, stream, limit: int, name: str) -> Iterator[np.ndarray]:
                 k += 1
             if k >= limit:
                 return
-            held = _upright(frame.to_ndarray(format="bgr24"), frame.rotation)
+            held = upright(frame.to_ndarray(format="bgr24"), frame.rotation)
         if held is not None and k < limit:
             yield held
     except av.FFmpegError as e:
@@ -183,8 +183,9 @@ def _in_frame(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.clip(np.round(boxes), 0, [w, h, w, h]).astype(np.int32)
 
 
-def _upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
-    """Apply a video's display rotation (degrees counter-clockwise; phones record this way)."""
+def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
+    """`image` turned upright by a video's display rotation (degrees counter-clockwise, as phones
+    record)."""
     turn = int(round((rotation or 0) / 90.0)) % 4
     if turn == 0:
         return image

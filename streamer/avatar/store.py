@@ -7,6 +7,7 @@ An avatar lives in `<avatars_dir>/<id>/`:
     faces.npy        (N, 4) int32 face boxes x1, y1, x2, y2, one per frame
     mouths.npy       (N, 4) int32 mouth boxes: around the lips, centred on the line between them
     mouth_mask.png   8-bit grey feathered mask for a mouth box (0 at its borders)
+    actions/<name>/  optional action clips (see streamer.avatar.actions)
 
 A folder is written under a temporary name next to its final place and renamed when complete,
 so a failed or interrupted preparation never leaves a half-written avatar behind.
@@ -56,6 +57,19 @@ def list_avatars(avatars_dir: Path) -> list[str]:
                   if ID_PATTERN.match(p.name) and (p / "avatar.json").is_file())
 
 
+def replace_folder(tmp: Path, final: Path) -> Path:
+    """Move the finished folder `tmp` to `final`, replacing what is there in one rename; the old
+    folder is moved aside first and removed after, so `final` is always whole."""
+    old = None
+    if final.exists():
+        old = final.parent / f"{_TMP_PREFIX}old-{final.name}-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 def frame_name(index: int) -> str:
     return f"{index:06d}.jpg"
 
@@ -71,7 +85,7 @@ class AvatarWriter:
         self.avatar_id = check_id(avatar_id)
         self.avatars_dir = Path(avatars_dir)
         self.avatars_dir.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(self.avatars_dir)
+        remove_stale_temps(self.avatars_dir)
         self.tmp = self.avatars_dir / f"{_TMP_PREFIX}{avatar_id}-{uuid.uuid4().hex[:8]}"
         (self.tmp / "frames").mkdir(parents=True)
         self.count = 0
@@ -120,15 +134,8 @@ class AvatarWriter:
             "source": source, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         (self.tmp / "avatar.json").write_text(json.dumps(meta, indent=2) + "\n")
-        final = self.avatars_dir / self.avatar_id
-        old = None
-        if final.exists():
-            old = self.avatars_dir / f"{_TMP_PREFIX}old-{self.avatar_id}-{uuid.uuid4().hex[:8]}"
-            os.replace(final, old)
-        os.replace(self.tmp, final)
+        final = replace_folder(self.tmp, self.avatars_dir / self.avatar_id)
         self._done = True
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         log.info("avatar %s saved: %d frames %dx%d from %s", self.avatar_id, n, *self.size, source)
         return final
 
@@ -149,19 +156,14 @@ def save_avatar(avatars_dir: Path, avatar_id: str, frames: list[np.ndarray], fac
 
 
 def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
-    """Load `<avatars_dir>/<avatar_id>` fully into memory.
+    """Load `<avatars_dir>/<avatar_id>` fully into memory, with its action clips.
 
     Raises AvatarError for an invalid or unknown id (listing the available ones) and for a broken
-    folder (naming the file that is missing or wrong).
+    folder (naming the file that is missing or wrong). A broken action clip is logged and skipped.
     """
-    check_id(avatar_id)
-    avatars_dir = Path(avatars_dir)
-    folder = avatars_dir / avatar_id
-    if not (folder / "avatar.json").is_file():
-        if folder.is_dir():
-            raise AvatarError(f"avatar '{avatar_id}' is broken: avatar.json is missing in {folder}")
-        available = ", ".join(list_avatars(avatars_dir)) or "none"
-        raise AvatarError(f"unknown avatar '{avatar_id}' (available: {available})")
+    from streamer.avatar.actions import load_actions  # actions builds on this module
+
+    folder = avatar_folder(avatars_dir, avatar_id)
 
     def broken(what: str) -> AvatarError:
         return AvatarError(f"avatar '{avatar_id}' is broken: {what} ({folder})")
@@ -188,7 +190,7 @@ def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
     mask = cv2.imread(str(folder / "mouth_mask.png"), cv2.IMREAD_GRAYSCALE)
     if mask is None:
         raise broken("mouth_mask.png is missing or unreadable")
-    frames = _read_frames(folder / "frames", n)
+    frames = read_images([folder / "frames" / frame_name(i) for i in range(n)])
     for i, frame in enumerate(frames):
         if frame is None:
             raise broken(f"frames/{frame_name(i)} is missing or unreadable")
@@ -196,20 +198,35 @@ def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
             raise broken(f"frames/{frame_name(i)} is {frame.shape[1]}x{frame.shape[0]}, "
                          f"expected {width}x{height}")
     return Avatar(id=avatar_id, path=folder, frames=frames, faces=boxes["faces"],
-                  mouths=boxes["mouths"], mouth_mask=mask.astype(np.float32) / 255.0, fps=fps)
+                  mouths=boxes["mouths"], mouth_mask=mask.astype(np.float32) / 255.0, fps=fps,
+                  actions=load_actions(folder, size=(width, height)))
 
 
-def _read_frames(folder: Path, n: int) -> list[np.ndarray | None]:
+def avatar_folder(avatars_dir: Path, avatar_id: str) -> Path:
+    """The folder of an existing avatar; AvatarError for an invalid or unknown id (listing the
+    available ones) or a folder without avatar.json."""
+    check_id(avatar_id)
+    avatars_dir = Path(avatars_dir)
+    folder = avatars_dir / avatar_id
+    if not (folder / "avatar.json").is_file():
+        if folder.is_dir():
+            raise AvatarError(f"avatar '{avatar_id}' is broken: avatar.json is missing in {folder}")
+        available = ", ".join(list_avatars(avatars_dir)) or "none"
+        raise AvatarError(f"unknown avatar '{avatar_id}' (available: {available})")
+    return folder
+
+
+def read_images(paths: list[Path]) -> list[np.ndarray | None]:
+    """Decode image files to BGR uint8 (None for a missing or unreadable one), in order."""
     # JPEG decoding releases the GIL: a few threads load a 75-frame avatar several times faster.
-    paths = [str(folder / frame_name(i)) for i in range(n)]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(cv2.imread, paths))
+        return list(pool.map(cv2.imread, [str(p) for p in paths]))
 
 
-def _remove_stale_temps(avatars_dir: Path) -> None:
-    """Remove temporary folders left by a preparation that was killed long ago."""
+def remove_stale_temps(folder: Path) -> None:
+    """Remove temporary folders left in `folder` by a preparation that was killed long ago."""
     now = time.time()
-    for p in avatars_dir.glob(_TMP_PREFIX + "*"):
+    for p in folder.glob(_TMP_PREFIX + "*"):
         try:
             if now - p.stat().st_mtime > _STALE_TMP_S:
                 shutil.rmtree(p, ignore_errors=True)

@@ -1,7 +1,8 @@
 """The control bus: per-session command and event streams, and a status hash.
 
 Redis layout (keys prefixed `livehost:`): `session:{id}:commands` (stream, API -> worker),
-`session:{id}:events` (capped stream, worker -> API), `session:{id}:status` (hash with a TTL).
+`session:{id}:events` (capped stream, worker -> API), `session:{id}:status` (hash with a TTL),
+`session:{id}:cursor` (the id of the last command a worker applied, so none is applied twice).
 Entries carry one field `data` holding a JSON object with at least `type`. MemoryBus has the
 same interface for the single-process embedded default.
 """
@@ -15,6 +16,7 @@ from collections import defaultdict
 import redis
 
 EVENTS_MAXLEN = 1000
+CURSOR_TTL_S = 7 * 86400
 COMMAND_TYPES = ("comment", "interrupt", "say", "action", "pause", "resume", "stop")
 
 
@@ -43,6 +45,15 @@ class RedisBus:
 
     def commands(self, session_id, after: str = "0", block_ms: int = 0, count: int = 100) -> list[tuple[str, dict]]:
         return self._read(key(session_id, "commands"), after, block_ms, count)
+
+    def ack(self, session_id, msg_id: str) -> None:
+        """Record that the command `msg_id` (and every one before it) has been applied."""
+        self._call(self.r.set, key(session_id, "cursor"), msg_id, ex=CURSOR_TTL_S)
+
+    def cursor(self, session_id) -> str:
+        """The id after which commands are still to apply ("0" for a fresh session)."""
+        raw = self._call(self.r.get, key(session_id, "cursor"))
+        return (raw.decode() if isinstance(raw, bytes) else raw) or "0"
 
     def publish(self, session_id, event: dict) -> str:
         msg_id = self._call(self.r.xadd, key(session_id, "events"), {"data": json.dumps(event)},
@@ -86,6 +97,7 @@ class MemoryBus:
     def __init__(self):
         self._streams: dict[str, list[tuple[str, dict]]] = defaultdict(list)
         self._status: dict[str, tuple[float, dict]] = {}
+        self._cursors: dict[str, str] = {}
         self._cond = threading.Condition()
         self._seq = 0
 
@@ -119,6 +131,12 @@ class MemoryBus:
 
     def commands(self, session_id, after: str = "0", block_ms: int = 0, count: int = 100):
         return self._read(key(session_id, "commands"), after, block_ms, count)
+
+    def ack(self, session_id, msg_id: str) -> None:
+        self._cursors[str(session_id)] = msg_id
+
+    def cursor(self, session_id) -> str:
+        return self._cursors.get(str(session_id), "0")
 
     def publish(self, session_id, event: dict) -> str:
         return self._add(key(session_id, "events"), event, EVENTS_MAXLEN)

@@ -1,20 +1,54 @@
 """Lipsync engines: one folder or module per engine, all behind streamer.lipsync.base."""
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from streamer.lipsync.base import LipPatch, LipsyncEngine, LipsyncError, LipStream
 
-ENGINES = ("parametric",)
+if TYPE_CHECKING:
+    from streamer.settings import Settings
+
+log = logging.getLogger("livehost.lipsync")
+
+ENGINES = ("parametric", "musetalk")
 
 
-def create_engine(name: str) -> LipsyncEngine:
-    """A ready engine by name: 'parametric' (CPU, no weights). Raises LipsyncError otherwise."""
+def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
+    """A ready engine by name: 'parametric' (CPU, no weights) or 'musetalk' (weights under
+    settings.models_dir). Raises LipsyncError saying what is missing or wrong."""
     if name == "parametric":
         from streamer.lipsync.parametric import ParametricEngine
 
         return ParametricEngine()
     if name == "musetalk":
-        raise LipsyncError("musetalk engine is not available yet")
+        if settings is None:
+            from streamer.settings import Settings
+
+            settings = Settings()
+        try:
+            from streamer.lipsync.musetalk.engine import MuseTalkEngine
+            from streamer.lipsync.musetalk.model import MuseTalkModel
+        except ImportError as e:
+            raise LipsyncError(f"the musetalk engine needs torch, diffusers and transformers "
+                               f"(pip install 'livehost[musetalk]'): {e}") from None
+        model = MuseTalkModel.load(settings.models_dir, settings.musetalk_version,
+                                   device=settings.musetalk_device or None, dtype=settings.musetalk_dtype or None)
+        return MuseTalkEngine(model, batch=settings.musetalk_batch)
     raise LipsyncError(f"unknown lipsync engine {name!r} (known: {', '.join(ENGINES)})")
 
 
-__all__ = ["ENGINES", "LipPatch", "LipStream", "LipsyncEngine", "LipsyncError", "create_engine"]
+def engine_or_fallback(name: str, settings: Settings) -> tuple[LipsyncEngine, str | None]:
+    """The engine `name`, or with settings.lipsync_fallback "parametric" the parametric engine
+    when `name` cannot load; returns (engine, why it fell back or None). "refuse" re-raises."""
+    try:
+        return create_engine(name, settings), None
+    except LipsyncError as e:
+        if settings.lipsync_fallback != "parametric" or name == "parametric":
+            raise
+        log.warning("lipsync %s is not available (%s); using parametric instead", name, e)
+        return create_engine("parametric"), str(e)
+
+
+__all__ = ["ENGINES", "LipPatch", "LipStream", "LipsyncEngine", "LipsyncError", "create_engine",
+           "engine_or_fallback"]

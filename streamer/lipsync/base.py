@@ -35,7 +35,7 @@ class LipStream(ABC):
     """One session's lipsync state for one avatar. Used from a single stage thread.
 
     push() may hold ticks back (look-ahead, batching) and returns finished ones in order;
-    every tick pushed comes out exactly once, from push() or flush(), unless reset() drops it.
+    every tick pushed comes out exactly once, from push(), flush() or reset().
     A None patch means "show the avatar frame as it is" (silence, idle).
     """
 
@@ -46,8 +46,10 @@ class LipStream(ABC):
         """Return every tick still held, finished."""
         return []
 
-    def reset(self) -> None:
-        """Drop everything held (interrupt): the next push starts fresh."""
+    def reset(self) -> list[Result]:
+        """Interrupt: drop pending work and state; return every tick still held, unpatched, so
+        no video frame is lost. The next push starts fresh."""
+        return []
 
     def close(self) -> None:
         """Release per-session resources."""
@@ -57,7 +59,11 @@ class LipsyncEngine(ABC):
     """A loaded lipsync model, shared by every session of a worker."""
 
     name: str = "engine"
+    #: seconds a stream holds each tick (look-ahead and batching); the clock sends ticks this
+    #: much earlier so that frames still reach the encoder on time
+    delay_s: float = 0.0
 
     @abstractmethod
-    def open(self, avatar: Avatar) -> LipStream:
-        """Start lip-syncing `avatar` for one session."""
+    def open(self, avatar: Avatar, realtime: bool = True) -> LipStream:
+        """Start lip-syncing `avatar` for one session. A stream that is not `realtime` (a
+        recording made as fast as possible) waits for its engine however slow it is."""

@@ -38,7 +38,7 @@ class ParametricEngine(LipsyncEngine):
 
     name = "parametric"
 
-    def open(self, avatar: Avatar) -> LipStream:
+    def open(self, avatar: Avatar, realtime: bool = True) -> LipStream:
         log.debug("parametric lipsync opened for avatar %s (%d frames)", avatar.id, len(avatar))
         return ParametricStream(avatar)
 
@@ -157,8 +157,9 @@ class ParametricStream(LipStream):
             return [(tick, None)]
         return [(tick, self.render(tick.avatar_index, self.mouth.openness, self.mouth.width))]
 
-    def reset(self) -> None:
+    def reset(self) -> list[Result]:
         self.mouth.reset()
+        return []
 
     def render(self, index: int, openness: float, width: float) -> LipPatch | None:
         """The mouth region of avatar frame `index` with the mouth `openness` open (0..1)."""

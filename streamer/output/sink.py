@@ -1,9 +1,8 @@
-"""What a sink is, and the output stage that paces packets to the wall clock and writes them."""
+"""What a sink is, and the output stage that writes packets to it."""
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from abc import ABC, abstractmethod
 
 import av
@@ -36,17 +35,14 @@ class Sink(ABC):
 
 
 class OutputStage(Stage):
-    """Takes packet lists from `inp` and writes them to `sink`, paced to the wall clock if the
-    sink is real time: the packet with timestamp t leaves at start + t, never earlier.
-    Counts what it sent for status: `frames` (video packets) and `bytes`."""
+    """Takes packet lists from `inp` and writes them to `sink` as they come (the encoder stage
+    paces a live). Counts what it sent for status: `frames` (video packets) and `bytes`."""
 
-    def __init__(self, inp: Pipe, sink: Sink, stop: threading.Event, on_error, pace: bool = True):
+    def __init__(self, inp: Pipe, sink: Sink, stop: threading.Event, on_error):
         super().__init__("output", stop, on_error)
         self.inp, self.sink = inp, sink
-        self.pace = pace and sink.realtime
         self.frames = 0
         self.bytes = 0
-        self._start: float | None = None
 
     def loop(self) -> None:
         try:
@@ -55,22 +51,10 @@ class OutputStage(Stage):
                 if item is END:
                     return
                 for packet in item:
-                    self._send(packet)
+                    size = packet.size
+                    is_video = packet.stream.type == "video" if packet.stream else False
+                    self.sink.write(packet)
+                    self.bytes += size
+                    self.frames += is_video
         finally:
             self.sink.close()
-
-    def _send(self, packet: av.Packet) -> None:
-        if self.pace and packet.dts is not None:
-            t = float(packet.dts * packet.time_base)
-            now = time.monotonic()
-            if self._start is None:
-                self._start = now - t
-            delay = self._start + t - now
-            if delay > 0:
-                if self.stop_event.wait(delay):
-                    return
-        size = packet.size
-        is_video = packet.stream.type == "video" if packet.stream else False
-        self.sink.write(packet)
-        self.bytes += size
-        self.frames += is_video

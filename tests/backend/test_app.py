@@ -6,7 +6,9 @@ from backend.settings import ApiSettings
 
 
 def test_errors_are_json_never_html(api, tokens):
-    for r in (api.get("/api/nope"), api.delete("/api/auth/login"), api.get("/nothing/here")):
+    # Outside /api the dashboard answers (its own "page not found"); see test_dashboard.py.
+    for r in (api.get("/api/nope"), api.delete("/api/auth/login"), api.delete("/api/avatars/not-a-number"),
+              api.patch("/api/rooms/x")):
         assert r.is_json and set(r.get_json()["error"]) >= {"code", "message"}
         assert b"<html" not in r.data.lower()
 
@@ -16,6 +18,21 @@ def test_security_headers(api):
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_pages_may_connect_to_the_api_and_the_configured_transcriber_only(tmp_path):
+    def connect_src(**settings) -> str:
+        app = create_app(ApiSettings.from_env(env={}, database_url=f"sqlite:///{tmp_path}/t.db", var_dir=tmp_path,
+                                              testing=True, **settings))
+        csp = app.test_client().get("/api/health").headers["Content-Security-Policy"]
+        return next(p.strip() for p in csp.split(";") if p.strip().startswith("connect-src"))
+
+    assert connect_src() == "connect-src 'self'"
+    assert connect_src(transcriber_url="ws://127.0.0.1:9090") == "connect-src 'self' ws://127.0.0.1:9090"
+    assert connect_src(transcriber_url="wss://stt.example.com/live?x=1") == "connect-src 'self' wss://stt.example.com"
+    assert connect_src(transcriber_url="wss://[::1]:9090") == "connect-src 'self' wss://[::1]:9090"
+    for bad in ("http://stt.example.com", "ws://a.example.com; script-src *", "ws://user:pw@a.example.com"):
+        assert connect_src(transcriber_url=bad) == "connect-src 'self'"
 
 
 def test_cors_only_for_allowed_origins(tmp_path):

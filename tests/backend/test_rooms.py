@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import sqlalchemy as sa
 
 KEY = "live_123456789_SeCrEtKeY42"
@@ -87,3 +88,125 @@ def test_injection_strings_are_plain_data(api, tokens):
         assert r.status_code == 201 and r.get_json()["name"] == name
     names = [x["name"] for x in api.get("/api/rooms", headers=tokens["viewer"]).get_json()["items"]]
     assert "<script>alert(1)</script>" in names and len(names) == 3
+
+
+# --- live behaviour settings ------------------------------------------------------------------
+
+SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": True, "interrupt_gap_ms": 2500,
+            "speech_during_action": "interrupt",
+            "keyword_replies": {"price": "It costs 9 yuan{user_suffix}.", "发货": "48小时内发货。"},
+            "default_reply": "Thanks for asking, {user}!", "fallback_line": "Give me a second.",
+            "max_reply_chars": 120}
+
+
+def test_room_settings_round_trip(api, tokens):
+    r = api.post("/api/rooms", json={**ROOM, "settings": SETTINGS}, headers=tokens["operator"])
+    assert r.status_code == 201, r.get_json()
+    room = r.get_json()
+    assert room["settings"] == SETTINGS
+    assert api.get(f"/api/rooms/{room['id']}", headers=tokens["viewer"]).get_json()["settings"] == SETTINGS
+    changed = {**SETTINGS, "interrupt_gap_ms": 0, "speech_during_action": "wait", "keyword_replies": {}}
+    r = api.patch(f"/api/rooms/{room['id']}", json={"settings": changed}, headers=tokens["operator"])
+    assert r.status_code == 200 and r.get_json()["settings"] == changed
+    assert api.get(f"/api/rooms/{room['id']}", headers=tokens["viewer"]).get_json()["settings"] == changed
+
+
+def test_room_settings_left_out_are_the_defaults(api, tokens):
+    defaults = {"persona": "", "answer_immediately": False, "interrupt_gap_ms": 1000, "speech_during_action": "wait",
+                "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300}
+    room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
+    assert room["settings"] == defaults
+    r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},
+                  headers=tokens["operator"])
+    assert r.get_json()["settings"] == {**defaults, "interrupt_gap_ms": 500}
+    with api.app_.extensions["livehost.db"].sessions() as s:  # a room stored before these keys existed
+        s.execute(sa.text("UPDATE rooms SET settings = :s WHERE id = :id"),
+                  {"s": '{"persona": "old"}', "id": room["id"]})
+        s.commit()
+    got = api.get(f"/api/rooms/{room['id']}", headers=tokens["viewer"]).get_json()
+    assert got["settings"] == {**defaults, "persona": "old"}
+
+
+@pytest.mark.parametrize("settings,field", [
+    ({"interrupt_gap_ms": -1}, "interrupt_gap_ms"), ({"interrupt_gap_ms": 60001}, "interrupt_gap_ms"),
+    ({"interrupt_gap_ms": "1000"}, "interrupt_gap_ms"), ({"interrupt_gap_ms": 1.5}, "interrupt_gap_ms"),
+    ({"interrupt_gap_ms": True}, "interrupt_gap_ms"), ({"interrupt_gap_ms": None}, "interrupt_gap_ms"),
+    ({"speech_during_action": "sometimes"}, "speech_during_action"), ({"speech_during_action": ""},
+                                                                       "speech_during_action"),
+    ({"default_reply": "x" * 501}, "default_reply"), ({"default_reply": 7}, "default_reply"),
+    ({"fallback_line": "x" * 501}, "fallback_line"),
+    ({"max_reply_chars": 19}, "max_reply_chars"), ({"max_reply_chars": 2001}, "max_reply_chars"),
+    ({"max_reply_chars": "300"}, "max_reply_chars"),
+    ({"answer_immediately": "yes"}, "answer_immediately"), ({"persona": "x" * 4001}, "persona"),
+    ({"keyword_replies": {"": "empty keyword"}}, "keyword_replies"),
+    ({"keyword_replies": {"   ": "blank keyword"}}, "keyword_replies"),
+    ({"keyword_replies": {"k" * 51: "long keyword"}}, "keyword_replies"),
+    ({"keyword_replies": {"price": ""}}, "keyword_replies"),
+    ({"keyword_replies": {"price": "x" * 501}}, "keyword_replies"),
+    ({"keyword_replies": {"price": 9}}, "keyword_replies"),
+    ({"keyword_replies": ["price"]}, "keyword_replies"),
+    ({"keyword_replies": {f"k{i}": "v" for i in range(201)}}, "keyword_replies"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_room_settings_are_422_naming_the_field(api, tokens, settings, field):
+    r = api.post("/api/rooms", json={**ROOM, "settings": settings}, headers=tokens["operator"])
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert error["message"].startswith(f"settings.{field}"), error
+    assert any(k.startswith(f"settings.{field}") for k in error["fields"]), error
+    room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
+    r = api.patch(f"/api/rooms/{room['id']}", json={"settings": settings}, headers=tokens["operator"])
+    assert r.status_code == 422 and r.get_json()["error"]["message"].startswith(f"settings.{field}")
+
+
+def test_the_streamer_reads_what_the_api_stores():
+    """RoomSettings (what the API stores) and RoomPolicy.from_settings (what a worker reads) use
+    the same keys, and every value the API accepts is one the worker accepts."""
+    from backend.resources.rooms import RoomSettings
+    from streamer.llm import ReplyRules
+    from streamer.room import RoomPolicy
+
+    class Reads(dict):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.read = set()
+
+        def get(self, k, default=None):
+            self.read.add(k)
+            return super().get(k, default)
+
+        def __getitem__(self, k):
+            self.read.add(k)
+            return super().__getitem__(k)
+
+    stored = Reads(RoomSettings.model_validate(SETTINGS).model_dump())
+    policy = RoomPolicy.from_settings(stored)
+    assert stored.read == set(RoomSettings.model_fields), "the worker and the API disagree on the keys"
+    assert (policy.persona, policy.answer_immediately, policy.interrupt_gap_s, policy.speech_during_action) == \
+        (SETTINGS["persona"], True, 2.5, "interrupt")
+    rules = policy.reply_rules()
+    assert rules.match("What is the price?", "Ann") == "It costs 9 yuan, Ann."
+    assert rules.match("hello", "Bob") == "Thanks for asking, Bob!"
+    assert (rules.fallback_line, rules.max_reply_chars) == ("Give me a second.", 120)
+
+    defaults = RoomPolicy.from_settings(RoomSettings().model_dump()).reply_rules()
+    assert (defaults.default_reply, defaults.fallback_line, defaults.max_reply_chars) == \
+        (ReplyRules().default_reply, ReplyRules().fallback_line, 300)
+    for edge in ({"interrupt_gap_ms": 0, "max_reply_chars": 20}, {"interrupt_gap_ms": 60000, "max_reply_chars": 2000}):
+        policy = RoomPolicy.from_settings(RoomSettings.model_validate(edge).model_dump())
+        assert policy.interrupt_gap_s == edge["interrupt_gap_ms"] / 1000
+        assert policy.reply_rules().max_reply_chars == edge["max_reply_chars"]
+
+
+def test_room_settings_api_round_trip_feeds_the_streamer(api, tokens):
+    from streamer.room import RoomPolicy
+
+    room = api.post("/api/rooms", json={**ROOM, "settings": SETTINGS}, headers=tokens["operator"]).get_json()
+    policy = RoomPolicy.from_settings(api.get(f"/api/rooms/{room['id']}", headers=tokens["viewer"])
+                                      .get_json()["settings"])
+    assert policy.keyword_replies == SETTINGS["keyword_replies"] and policy.max_reply_chars == 120
+    plain = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
+    policy, builtin = RoomPolicy.from_settings(plain["settings"]), RoomPolicy()
+    assert policy.reply_rules() == builtin.reply_rules()  # a room's defaults are the streamer's own
+    assert (policy.answer_immediately, policy.interrupt_gap_s, policy.speech_during_action) == \
+        (builtin.answer_immediately, builtin.interrupt_gap_s, builtin.speech_during_action)

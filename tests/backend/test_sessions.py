@@ -32,7 +32,7 @@ TYPES = {"comments": "comment"}
 def r(redis_url):
     """The test Redis, with no session streams left from earlier tests (ids restart per database)."""
     client = redis.Redis.from_url(redis_url)
-    for k in client.scan_iter("livehost:session:*"):
+    for k in client.scan_iter("livehost:session:[0-9]*"):  # not the streamer tests' (ids "t-...")
         client.delete(k)
     return client
 
@@ -126,16 +126,50 @@ def test_go_live_needs_existing_rows_and_a_ready_avatar(api, tokens, refs):
     assert api.get("/api/sessions/99", headers=tokens["viewer"]).status_code == 404
 
 
-def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs):
+HEARTBEAT = {  # what streamer.control.link.ControlLink writes: LiveSession.status() and its own fields
+    "id": "1", "state": "live", "seconds": 42.08, "fps": 25.0, "bitrate": 2_500_000,
+    "speaking": "Our tea is picked by hand in the spring.", "action": "wave", "paused": False,
+    "pending_replies": 2, "position": {"round": 0, "segment": 3, "sentence": 1},
+    "queues": {"audio": 12, "ticks": 3, "lips": 2, "frames": 1, "packets": 0}, "connected": True, "errors": 0,
+    "worker": "gpu-0", "updated_at": 1_760_000_000.123, "commands_applied": 5, "command_cursor": "1760000000000-0"}
+
+
+def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs, r):
     sid = new_session(api, tokens, refs)
     set_status(api, sid, "live")
-    api.app_.extensions["livehost.bus"].set_status(sid, {
-        "worker": "gpu-0", "state": "live", "fps": 25.0, "bitrate": 2_500_000, "speaking": True,
-        "position": {"segment": 3, "loop": 1}}, ttl=30)
+    RedisBus(r).set_status(sid, {**HEARTBEAT, "id": str(sid)}, ttl=30)  # as the worker does, on the real Redis
     detail = api.get(f"/api/sessions/{sid}", headers=tokens["viewer"]).get_json()
-    assert detail["live"] == {"state": "live", "fps": 25.0, "bitrate": 2_500_000, "speaking": True,
-                              "position": {"segment": 3, "loop": 1}}
+    assert detail["live"] == {k: v for k, v in HEARTBEAT.items() if k != "id"}
     assert detail["queue_position"] is None
+
+    RedisBus(r).set_status(sid, {**HEARTBEAT, "speaking": None, "action": None, "paused": True}, ttl=30)
+    live = api.get(f"/api/sessions/{sid}", headers=tokens["viewer"]).get_json()["live"]
+    assert (live["speaking"], live["action"], live["paused"]) == (None, None, True)
+
+    r.delete(f"livehost:session:{sid}:status")  # the heartbeat expired: no worker reports
+    RedisBus(r).set_status(sid, {"state": "starting", "worker": "gpu-1"}, ttl=30)
+    live = api.get(f"/api/sessions/{sid}", headers=tokens["viewer"]).get_json()["live"]
+    assert live == {**{k: None for k in HEARTBEAT if k != "id"}, "state": "starting", "worker": "gpu-1"}
+    r.delete(f"livehost:session:{sid}:status")
+    assert api.get(f"/api/sessions/{sid}", headers=tokens["viewer"]).get_json()["live"] is None
+
+
+@pytest.mark.parametrize("fields", [
+    {"state": "live", "fps": "{not json"},  # not JSON at all
+    {"state": "live", "fps": '"fast"'},  # JSON, of the wrong type
+    {"state": "live", "speaking": "true"},  # the old boolean
+    {"state": "live", "queues": '{"audio": "deep"}'},
+    {"state": "live", "position": "\xff\xfe"},
+])
+def test_a_malformed_heartbeat_shows_the_session_without_live_status(api, tokens, refs, r, fields, caplog):
+    sid = new_session(api, tokens, refs)
+    set_status(api, sid, "live")
+    r.hset(f"livehost:session:{sid}:status", mapping={k: v.encode("latin-1") for k, v in fields.items()})
+    r.expire(f"livehost:session:{sid}:status", 30)
+    res = api.get(f"/api/sessions/{sid}", headers=tokens["viewer"])
+    assert res.status_code == 200, res.get_data(as_text=True)
+    assert res.get_json()["live"] is None and res.get_json()["status"] == "live"
+    assert "unreadable live status" in caplog.text
 
 
 # --- control --------------------------------------------------------------------------------

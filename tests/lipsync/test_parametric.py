@@ -8,8 +8,9 @@ import pytest
 
 from streamer.avatar.store import load_avatar
 from streamer.frames import ACTION, IDLE, SAMPLES_PER_VIDEO_FRAME, SPEECH, Tick
-from streamer.lipsync import LipsyncError, create_engine
+from streamer.lipsync import LipsyncError, create_engine, engine_or_fallback
 from streamer.lipsync.parametric import ParametricEngine
+from streamer.settings import Settings
 from tests.lipsync.speech import voiced
 
 
@@ -57,13 +58,23 @@ def run(stream, all_ticks):
     return out + stream.flush()
 
 
-def test_engines_by_name():
+def test_engines_by_name(tmp_path):
     assert isinstance(create_engine("parametric"), ParametricEngine)
     assert create_engine("parametric").name == "parametric"
-    with pytest.raises(LipsyncError, match="musetalk engine is not available yet"):
-        create_engine("musetalk")
-    with pytest.raises(LipsyncError, match="unknown lipsync engine 'wav2lip' \\(known: parametric\\)"):
+    with pytest.raises(LipsyncError, match="unknown lipsync engine 'wav2lip' \\(known: parametric, musetalk\\)"):
         create_engine("wav2lip")
+
+
+def test_missing_musetalk_weights_fall_back_to_parametric_or_refuse(tmp_path):
+    settings = Settings(models_dir=tmp_path / "models")
+    expected = str(tmp_path / "models" / "musetalkV15")
+    with pytest.raises(LipsyncError) as refused:
+        create_engine("musetalk", settings)
+    assert expected in str(refused.value) and "livehost models download" in str(refused.value)
+    engine, why = engine_or_fallback("musetalk", settings)
+    assert isinstance(engine, ParametricEngine) and expected in why
+    with pytest.raises(LipsyncError, match="musetalkV15"):
+        engine_or_fallback("musetalk", settings.replace(lipsync_fallback="refuse"))
 
 
 def test_silence_leaves_the_avatar_untouched(stream):

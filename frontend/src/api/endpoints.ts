@@ -1,0 +1,96 @@
+/** Typed calls of the admin API, one function per endpoint the dashboard uses. */
+import { ApiError, http, upload } from './http'
+import type {
+  AuditEntry, Avatar, CommandOut, Comment, Page, Room, RoomIn, Schedule, ScheduleIn, Script, ScriptIn,
+  Session, SessionDetail, SessionIn, Tokens, User, Voice, VoiceIn, Worker, Role,
+} from './types'
+
+export interface PageArgs {
+  page?: number
+  per_page?: number
+}
+
+export const authApi = {
+  login: (username: string, password: string) =>
+    http.post<Tokens>('/auth/login', { username, password }, { auth: false }),
+  refresh: (refreshToken: string) =>
+    http.post<Tokens>('/auth/refresh', undefined, { auth: false, headers: { Authorization: `Bearer ${refreshToken}` } }),
+  logout: (accessToken: string, refreshToken: string | null) =>
+    http.post<void>('/auth/logout', refreshToken ? { refresh_token: refreshToken } : undefined, {
+      auth: false, headers: { Authorization: `Bearer ${accessToken}` },
+    }),
+  me: () => http.get<User>('/auth/me'),
+}
+
+/** CRUD of one collection under /api/<name>. */
+export function collection<T extends { id: number }, In, Patch = Partial<In>>(name: string) {
+  return {
+    list: (args: PageArgs & Record<string, string | number | boolean | undefined> = {}) =>
+      http.get<Page<T>>(`/${name}`, { per_page: 100, ...args }),
+    get: (id: number) => http.get<T>(`/${name}/${id}`),
+    create: (body: In) => http.post<T>(`/${name}`, body),
+    update: (id: number, body: Patch) => http.patch<T>(`/${name}/${id}`, body),
+    remove: (id: number) => http.del(`/${name}/${id}`),
+  }
+}
+
+export const roomsApi = collection<Room, RoomIn>('rooms')
+export const voicesApi = {
+  ...collection<Voice, VoiceIn>('voices'),
+  preview: (id: number, text: string) =>
+    http.post<Blob>(`/voices/${id}/preview`, undefined, { query: { text }, as: 'blob' }),
+}
+export const scriptsApi = collection<Script, ScriptIn>('scripts')
+export const schedulesApi = collection<Schedule, ScheduleIn>('schedules')
+export const usersApi = collection<User, { username: string; password: string; role: Role },
+  { role?: Role; password?: string; disabled?: boolean }>('users')
+
+export const avatarsApi = {
+  ...collection<Avatar, never>('avatars'),
+  upload: (name: string, file: File, onProgress?: (fraction: number) => void) => {
+    const form = new FormData()
+    form.append('name', name)
+    form.append('file', file)
+    return upload<Avatar>('/avatars', form, onProgress)
+  },
+  createDefault: () => http.post<Avatar>('/avatars/default'),
+  thumbnail: (id: number) => http.get<Blob>(`/avatars/${id}/thumbnail`, undefined, { as: 'blob' }),
+}
+
+export const sessionsApi = {
+  list: (args: PageArgs & { status?: string; room_id?: number } = {}) =>
+    http.get<Page<Session>>('/sessions', { per_page: 20, ...args }),
+  get: (id: number) => http.get<SessionDetail>(`/sessions/${id}`),
+  create: (body: SessionIn) => http.post<Session>('/sessions', body),
+  comments: (id: number, args: PageArgs = {}) => http.get<Page<Comment>>(`/sessions/${id}/comments`, { ...args }),
+  comment: (id: number, body: { text: string; user?: string; interrupt: boolean }) =>
+    http.post<Comment>(`/sessions/${id}/comments`, body),
+  say: (id: number, text: string, interrupt: boolean) =>
+    http.post<CommandOut>(`/sessions/${id}/say`, { text, interrupt }),
+  interrupt: (id: number) => http.post<CommandOut>(`/sessions/${id}/interrupt`),
+  action: (id: number, name: string) => http.post<CommandOut>(`/sessions/${id}/action`, { name }),
+  pause: (id: number) => http.post<CommandOut>(`/sessions/${id}/pause`),
+  resume: (id: number) => http.post<CommandOut>(`/sessions/${id}/resume`),
+  stop: (id: number) => http.post<CommandOut>(`/sessions/${id}/stop`),
+}
+
+export const auditApi = {
+  list: (args: PageArgs & { action?: string; username?: string; target?: string } = {}) =>
+    http.get<Page<AuditEntry>>('/audit', { ...args }),
+}
+
+/** Workers and their load; an older server without the endpoint gives an empty list. */
+export async function listWorkers(): Promise<Worker[]> {
+  try {
+    const out = await http.get<Worker[]>('/workers')
+    return Array.isArray(out) ? out : []
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return []
+    throw e
+  }
+}
+
+export const transcriberApi = {
+  /** where push-to-talk finds the transcription service; url null when none is configured */
+  info: () => http.get<{ url: string | null }>('/transcriber'),
+}

@@ -1,0 +1,66 @@
+/**
+ * Errors in words: every failure the dashboard meets is shown as a sentence (a toast, or a
+ * message under the form field it is about), never as a blank page.
+ */
+import { ElMessage, ElMessageBox } from 'element-plus'
+import 'element-plus/es/components/message/style/css'
+import 'element-plus/es/components/message-box/style/css'
+import { ApiError } from '@/api/http'
+import { t } from '@/i18n'
+
+/** A failure as one sentence in the current language (the server's message kept as it is). */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 0) return t('error.network')
+    if (e.code === 'session_expired') return t('error.expired')
+    const prefix: Record<number, string> = {
+      403: t('error.forbidden'),
+      404: t('error.notFound'),
+      409: t('error.conflict'),
+      413: t('error.tooLarge'),
+      422: t('error.invalid'),
+      429: t('error.tooMany'),
+      503: t('error.unavailable'),
+    }
+    const head = prefix[e.status] ?? (e.status >= 500 ? t('error.server', { status: e.status }) : '')
+    return head ? `${head}: ${e.message}` : e.message
+  }
+  if (e instanceof Error) return e.message || String(e)
+  return String(e)
+}
+
+/** Show a failure as a toast (an expired sign-in is said on the login page instead). */
+export function showError(e: unknown): void {
+  if (e instanceof ApiError && e.code === 'session_expired') return
+  if (e instanceof DOMException && e.name === 'AbortError') return
+  ElMessage({ type: 'error', message: errorText(e), showClose: true, duration: 6000 })
+}
+
+export function showSuccess(message: string): void {
+  ElMessage({ type: 'success', message, duration: 2500 })
+}
+
+/**
+ * Messages for form fields from an API error: 422's `fields` (dotted paths kept), or, for a 409
+ * conflict, the message under `conflictField`. Empty when the error is about no field.
+ */
+export function fieldErrors(e: unknown, conflictField?: string): Record<string, string> {
+  if (!(e instanceof ApiError)) return {}
+  if (e.status === 422 && Object.keys(e.fields).length) return { ...e.fields }
+  if (e.status === 409 && conflictField) return { [conflictField]: e.message }
+  return {}
+}
+
+/** Ask before something that cannot be undone; resolves true when confirmed. */
+export async function confirmDanger(message: string, title = t('common.confirm')): Promise<boolean> {
+  try {
+    await ElMessageBox.confirm(message, title, {
+      type: 'warning',
+      confirmButtonText: t('common.ok'),
+      cancelButtonText: t('common.cancel'),
+    })
+    return true
+  } catch {
+    return false
+  }
+}

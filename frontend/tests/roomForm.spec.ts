@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { mount } from '@vue/test-utils'
+import RoomForm from '@/components/RoomForm.vue'
+import { setLocale } from '@/i18n'
+import type { Room } from '@/api/types'
+
+function form(room: Room | null = null) {
+  return mount(RoomForm, { props: { room }, attachTo: document.body })
+}
+
+const label = (w: ReturnType<typeof form>, which: 'server' | 'key') => w.get(`[data-test="room-${which}-label"]`).text()
+const input = (w: ReturnType<typeof form>, name: string) => w.get(`input[data-test="${name}"]`)
+
+/** Element Plus shows a form item's error after a short debounce. */
+const settle = () => new Promise((r) => setTimeout(r, 250))
+
+async function pick(w: ReturnType<typeof form>, platform: string) {
+  await w.get(`[data-test="room-platform-${platform}"] input`).setValue(true)
+}
+
+describe('RoomForm platform presets', () => {
+  it('shows each platform in its own words: Bilibili 服务器地址/串流密钥, Douyin 推流地址/推流密钥', async () => {
+    const w = form()
+    expect(label(w, 'server')).toBe('服务器地址')
+    expect(label(w, 'key')).toBe('串流密钥')
+    expect((input(w, 'room-server-url').element as HTMLInputElement).value).toBe('rtmp://live-push.bilivideo.com/live-bvc/')
+    await pick(w, 'douyin')
+    expect(label(w, 'server')).toBe('推流地址')
+    expect(label(w, 'key')).toBe('推流密钥')
+    expect((input(w, 'room-server-url').element as HTMLInputElement).value).toContain('douyincdn.com')
+    await pick(w, 'youtube')
+    expect(label(w, 'key')).toBe('串流密钥')
+    expect((input(w, 'room-server-url').element as HTMLInputElement).value).toBe('rtmp://a.rtmp.youtube.com/live2')
+  })
+
+  it('keeps a server the user typed when the platform changes', async () => {
+    const w = form()
+    await input(w, 'room-server-url').setValue('rtmp://my-ingest:1935/live')
+    await pick(w, 'kuaishou')
+    expect((input(w, 'room-server-url').element as HTMLInputElement).value).toBe('rtmp://my-ingest:1935/live')
+  })
+
+  it('masks the key, and speaks English when asked', async () => {
+    setLocale('en')
+    const w = form()
+    expect(input(w, 'room-stream-key').attributes('type')).toBe('password')
+    await pick(w, 'youtube')
+    expect(label(w, 'server')).toBe('Stream URL')
+    expect(label(w, 'key')).toBe('Stream key')
+  })
+
+  it('builds the payload, and refuses a push URL that is not rtmp(s) at the field', async () => {
+    const w = form()
+    await input(w, 'room-name').setValue('Tea shop')
+    await input(w, 'room-stream-key').setValue('?streamname=live_1&key=abc')
+    const vm = w.vm as unknown as { payload: () => unknown }
+    expect(vm.payload()).toMatchObject({
+      name: 'Tea shop', platform: 'bilibili', server_url: 'rtmp://live-push.bilivideo.com/live-bvc/',
+      stream_key: '?streamname=live_1&key=abc', settings: { interrupt_gap_ms: 1000, speech_during_action: 'wait' },
+    })
+    await input(w, 'room-server-url').setValue('http://example.com/live')
+    expect(vm.payload()).toBeNull()
+    await settle()
+    expect(w.text()).toContain('推流地址须以 rtmp:// 或 rtmps:// 开头')
+  })
+
+  it('editing a room keeps its stored key unless a new one is typed, and shows its hint', async () => {
+    const room: Room = {
+      id: 7, name: 'Live', platform: 'douyin', server_url: 'rtmp://push-rtmp-l3.douyincdn.com/third', stream_key: '****9f2a',
+      settings: { persona: 'Mia', keyword_replies: { 价格: '九块九' } }, created_at: '2030-01-01T00:00:00Z',
+    }
+    const w = form(room)
+    expect(label(w, 'key')).toBe('推流密钥')
+    expect(input(w, 'room-stream-key').attributes('placeholder')).toContain('****9f2a')
+    const vm = w.vm as unknown as { payload: () => Record<string, unknown> }
+    const body = vm.payload()
+    expect(body).not.toHaveProperty('stream_key')
+    expect(body.settings).toMatchObject({ persona: 'Mia', keyword_replies: { 价格: '九块九' }, max_reply_chars: 300 })
+  })
+
+  it('shows server-side field errors under their fields', async () => {
+    const w = mount(RoomForm, { props: { errors: { 'settings.interrupt_gap_ms': 'Input should be greater than or equal to 0' } } })
+    await settle()
+    expect(w.text()).toContain('Input should be greater than or equal to 0')
+  })
+})

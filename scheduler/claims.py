@@ -1,0 +1,41 @@
+"""Who runs a live: one Redis key per session, held by one worker and renewed every second.
+
+`livehost:session:{id}:owner` = the worker's name, with a TTL. Taking it is atomic (SET NX), so a
+task delivered twice never runs twice; renewing and releasing check the value, so a worker that
+lost its claim (it stalled past the TTL and another took over) cannot extend or drop the new one.
+The scheduler reads a missing key on a running session as "its worker died".
+"""
+from __future__ import annotations
+
+import redis
+
+from streamer.control.bus import key
+
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def owner_key(session_id: int) -> str:
+    return key(session_id, "owner")
+
+
+def claim(r: redis.Redis, session_id: int, worker: str, ttl_s: float) -> bool:
+    """Take the live for `worker`; False if another worker holds it."""
+    return bool(r.set(owner_key(session_id), worker, nx=True, px=int(ttl_s * 1000)))
+
+
+def renew(r: redis.Redis, session_id: int, worker: str, ttl_s: float) -> bool:
+    """Extend `worker`'s claim; False if it is not (or no longer) the owner."""
+    return bool(r.eval(_RENEW, 1, owner_key(session_id), worker, int(ttl_s * 1000)))
+
+
+def release(r: redis.Redis, session_id: int, worker: str) -> None:
+    r.eval(_RELEASE, 1, owner_key(session_id), worker)
+
+
+def owners(r: redis.Redis, session_ids: list[int]) -> dict[int, str | None]:
+    """The owner of each session (None: nobody holds it)."""
+    if not session_ids:
+        return {}
+    values = r.mget([owner_key(i) for i in session_ids])
+    return {i: (v.decode() if isinstance(v, bytes) else v) for i, v in zip(session_ids, values)}

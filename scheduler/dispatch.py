@@ -1,0 +1,255 @@
+"""`livehost scheduler`: every second, turn due schedules into sessions, put queued sessions on the
+worker queue, stop lives at their end time, and dispatch again the lives whose worker died.
+
+Several schedulers may run at once on MySQL/MariaDB: every pass takes its rows with
+SELECT ... FOR UPDATE SKIP LOCKED and changes them in the same transaction, so a schedule starts
+exactly once. On SQLite (the embedded default) run one scheduler.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import redis
+from sqlalchemy import or_, select
+
+from backend.db import Database
+from backend.models import Avatar, LiveSession, Schedule
+from scheduler import claims
+from scheduler.queue import QUEUE, enqueue, make_celery
+from streamer.control.bus import BusError, RedisBus
+
+log = logging.getLogger("livehost.scheduler")
+
+RUNNING = ("starting", "live", "stopping")
+PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+# A scheduled live is dispatched this long before its start: the worker connects and waits, so the
+# first frame reaches the ingest at the start time, not a second or two after it.
+PREPARE = timedelta(seconds=3)
+# A queued session whose task is not on the (empty) queue this long after it was put there is put
+# there again: a second copy is harmless (the worker's claim drops it), a lost one would wait forever.
+REQUEUE_AFTER = timedelta(seconds=10)
+
+
+class DispatchError(Exception):
+    """The scheduler or a worker cannot run with these settings. One line."""
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """What the scheduler and the workers share. From the environment: DATABASE_URL, REDIS_URL,
+    LIVEHOST_DATA_KEY (as the API), LIVEHOST_AVATARS_DIR, LIVEHOST_CLAIM_TTL (s),
+    LIVEHOST_MAX_ATTEMPTS."""
+
+    database_url: str
+    redis_url: str
+    data_key: str = ""
+    avatars_dir: Path = Path("avatars")
+    interval_s: float = 1.0
+    claim_ttl_s: float = 5.0  # a live whose worker has not renewed its claim this long is lost
+    max_attempts: int = 3  # runs of a live (first start included) before it is marked failed
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "DispatchSettings":
+        from backend.settings import ApiSettings
+
+        env = os.environ if env is None else env
+        api = ApiSettings.from_env(env)
+        values = dict(database_url=api.database_url, redis_url=api.redis_url, data_key=api.data_key,
+                      avatars_dir=api.avatars_dir)
+        try:
+            if env.get("LIVEHOST_CLAIM_TTL"):
+                values["claim_ttl_s"] = float(env["LIVEHOST_CLAIM_TTL"])
+            if env.get("LIVEHOST_MAX_ATTEMPTS"):
+                values["max_attempts"] = int(env["LIVEHOST_MAX_ATTEMPTS"])
+        except ValueError as e:
+            raise DispatchError(f"bad scheduler setting: {e}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        if not settings.redis_url:
+            raise DispatchError("the scheduler and workers need Redis (Celery's broker and the control bus): "
+                                "set REDIS_URL, e.g. redis://127.0.0.1:6379/0")
+        if settings.max_attempts < 1 or settings.claim_ttl_s < 1:
+            raise DispatchError("LIVEHOST_MAX_ATTEMPTS and LIVEHOST_CLAIM_TTL must be at least 1")
+        return settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Scheduler:
+    """One scheduler replica. tick() does one pass; run() ticks every `interval_s` until stop()."""
+
+    def __init__(self, settings: DispatchSettings, name: str = "scheduler"):
+        self.settings = settings
+        self.name = name
+        self.db = Database(settings.database_url)
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2)
+        self.bus = RedisBus(self.redis)
+        self.celery = make_celery(settings.redis_url)
+        self._mysql = self.db.engine.dialect.name == "mysql"
+        self._halt = threading.Event()
+
+    def _locked(self, stmt):
+        return stmt.with_for_update(skip_locked=True) if self._mysql else stmt
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> None:
+        log.info("scheduler %s: every %.1f s on %s", self.name, self.settings.interval_s, self.db.engine.dialect.name)
+        failing = False
+        while not self._halt.is_set():
+            started = time.monotonic()
+            try:
+                self.tick()
+                if failing:
+                    log.info("scheduler %s: database and Redis reachable again", self.name)
+                failing = False
+            except Exception as e:  # noqa: BLE001 - a database or Redis outage must not end the scheduler
+                if not failing:
+                    log.error("scheduler %s: pass failed (%s: %s); retrying every second", self.name,
+                              type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                failing = True
+            self._halt.wait(max(0.0, self.settings.interval_s - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.redis.close()
+
+    def tick(self, now: datetime | None = None) -> dict[str, int]:
+        """One pass; returns how many sessions it created, enqueued, stopped and recovered."""
+        now = now or utcnow()
+        return {"created": self.start_due(now), "enqueued": self.enqueue_queued(now),
+                "stopped": self.stop_at_end(now), "recovered": self.recover_lost(now)}
+
+    # -- schedules -> sessions ------------------------------------------------------------------------
+    def start_due(self, now: datetime) -> int:
+        created = 0
+        with self.db.sessions() as s:
+            due = s.scalars(self._locked(
+                select(Schedule).where(Schedule.enabled.is_(True), Schedule.dispatched_at.is_(None),
+                                       Schedule.start_at <= now + PREPARE).order_by(Schedule.start_at).limit(50))).all()
+            for sch in due:
+                live = LiveSession(schedule_id=sch.id, room_id=sch.room_id, script_id=sch.script_id,
+                                   avatar_id=sch.avatar_id, voice_id=sch.voice_id, status="queued",
+                                   scheduled_at=sch.start_at, planned_end_at=sch.end_at, created_by=sch.created_by,
+                                   created_at=now)
+                why = self._cannot_start(s, sch, now)
+                if why:
+                    live.status, live.last_error, live.ended_at = "failed", why, now
+                    log.warning("schedule %s: %s", sch.id, why)
+                s.add(live)
+                self._next_occurrence(sch, now)
+                created += 1
+            s.commit()
+        if created:
+            log.info("scheduler %s: %d schedule(s) started", self.name, created)
+        return created
+
+    def _cannot_start(self, s, sch: Schedule, now: datetime) -> str | None:
+        if sch.end_at <= now:
+            return f"missed: the scheduler was not running between {sch.start_at:%Y-%m-%d %H:%M:%S} and " \
+                   f"{sch.end_at:%H:%M:%S} UTC"
+        avatar = s.get(Avatar, sch.avatar_id)
+        if avatar is None or avatar.status != "ready":
+            return f"avatar {sch.avatar_id} is not ready (status: {avatar.status if avatar else 'deleted'})"
+        busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == sch.room_id,
+                                                     LiveSession.status.in_(("queued",) + RUNNING)).limit(1))
+        if busy is not None:
+            return f"room {sch.room_id} already has session {busy} running"
+        return None
+
+    @staticmethod
+    def _next_occurrence(sch: Schedule, now: datetime) -> None:
+        period = PERIODS.get(sch.repeat)
+        if period is None:
+            sch.dispatched_at = now
+            return
+        while True:  # the next occurrence that has not ended yet (missed ones are skipped)
+            sch.start_at, sch.end_at = sch.start_at + period, sch.end_at + period
+            if sch.end_at > now:
+                return
+
+    # -- queued sessions -> Celery -------------------------------------------------------------------
+    def enqueue_queued(self, now: datetime) -> int:
+        """Queued sessions go on the worker queue once; again if the queue lost them (Redis restarted
+        without its data, or a worker died between taking a task and claiming its live)."""
+        sent = 0
+        with self.db.sessions() as s:
+            expired = s.scalars(self._locked(select(LiveSession).where(
+                LiveSession.status == "queued", LiveSession.planned_end_at <= now))).all()
+            for live in expired:
+                live.status, live.ended_at = "failed", now
+                live.last_error = "did not start before its end time (no worker was free)"
+                log.warning("session %s: %s", live.id, live.last_error)
+            lost = (LiveSession.enqueued_at.is_(None) if self.redis.llen(QUEUE) else
+                    or_(LiveSession.enqueued_at.is_(None), LiveSession.enqueued_at <= now - REQUEUE_AFTER))
+            rows = s.scalars(self._locked(
+                select(LiveSession).where(LiveSession.status == "queued", lost)
+                .order_by(LiveSession.created_at, LiveSession.id).limit(100))).all()
+            for live in rows:
+                if live.enqueued_at is not None:
+                    log.warning("session %s: its task is no longer on the queue; enqueued again", live.id)
+                enqueue(self.celery, live.id)  # a broker error rolls the whole pass back
+                live.enqueued_at = now
+                sent += 1
+            s.commit()
+        if sent:
+            log.info("scheduler %s: %d session(s) put on the worker queue", self.name, sent)
+        return sent
+
+    # -- end times ------------------------------------------------------------------------------------
+    def stop_at_end(self, now: datetime) -> int:
+        stopped = 0
+        with self.db.sessions() as s:
+            rows = s.scalars(self._locked(
+                select(LiveSession).where(LiveSession.status.in_(("starting", "live")),
+                                          LiveSession.planned_end_at <= now))).all()
+            for live in rows:
+                try:
+                    self.bus.send(live.id, {"type": "stop", "by": "scheduler", "reason": "end time",
+                                            "at": now.isoformat()})
+                except BusError as e:
+                    log.warning("session %s: cannot send the stop at its end time: %s", live.id, e)
+                    continue
+                live.status = "stopping"
+                stopped += 1
+                log.info("session %s: end time reached; stopping", live.id)
+            s.commit()
+        return stopped
+
+    # -- dead workers ---------------------------------------------------------------------------------
+    def recover_lost(self, now: datetime) -> int:
+        recovered = 0
+        with self.db.sessions() as s:
+            rows = s.scalars(self._locked(select(LiveSession).where(LiveSession.status.in_(RUNNING)))).all()
+            held = claims.owners(self.redis, [r.id for r in rows])
+            for live in rows:
+                if held.get(live.id) is not None:
+                    continue
+                worker = live.worker or "?"
+                if live.status == "stopping":
+                    live.status, live.ended_at = "ended", now
+                    log.info("session %s: its worker %s is gone while stopping; marked ended", live.id, worker)
+                elif live.attempts >= self.settings.max_attempts:
+                    live.status, live.ended_at = "failed", now
+                    live.last_error = (f"gave up after {live.attempts} attempt(s): worker {worker} stopped "
+                                       f"responding")
+                    log.error("session %s: %s", live.id, live.last_error)
+                else:
+                    live.status, live.enqueued_at, live.worker = "queued", None, None
+                    live.last_error = (f"worker {worker} stopped responding at {now:%H:%M:%S} UTC; restarting "
+                                       f"(attempt {live.attempts + 1} of {self.settings.max_attempts})")
+                    log.warning("session %s: %s", live.id, live.last_error)
+                recovered += 1
+            s.commit()
+        return recovered

@@ -1,0 +1,354 @@
+"""`livehost worker --slots N`: a Celery worker that runs up to N lives at once in one process, so
+every live of the worker shares the loaded lipsync engine and avatars (one model in GPU memory).
+
+A live is claimed in Redis before anything else (a task delivered twice never runs twice), renewed
+every second (the scheduler's sign of life), and its script position is written to the database
+every few seconds, so that another worker resumes near where this one stopped. SIGTERM stops the
+worker's lives cleanly and hands them back to the queue.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+
+import redis
+from sqlalchemy import update
+
+from backend import secrets
+from backend.db import Database
+from backend.models import Avatar as AvatarRow
+from backend.models import Comment, LiveSession, Room, Script, Voice
+from scheduler import claims
+from scheduler.dispatch import DispatchSettings
+from scheduler.queue import QUEUE, RUN_LIVE, make_celery
+from streamer.avatar.store import load_avatar
+from streamer.control.link import ControlLink, connect_redis
+from streamer.demo import Voices
+from streamer.director import Position
+from streamer.lipsync import engine_or_fallback
+from streamer.llm import create_replier
+from streamer.output.encoder import Encoder
+from streamer.output.rtmp import RtmpSink, mask_url
+from streamer.output.sink import SinkError
+from streamer.room import RoomPolicy
+from streamer.script import parse_script
+from streamer.session import LiveSession as Live
+from streamer.settings import Settings
+
+log = logging.getLogger("livehost.worker")
+
+SAVE_EVERY_S = 2.0  # how often a live's script position is written to the database
+CONNECT_FOR_S = 10.0  # how long a live tries to reach its RTMP server before it fails
+
+
+class CannotStart(Exception):
+    """This live cannot start here (bad row, missing avatar, unreachable server). One line."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class WorkerContext:
+    """What every live of one worker process shares."""
+
+    def __init__(self, dispatch: DispatchSettings, settings: Settings, name: str, slots: int):
+        self.dispatch, self.settings, self.name, self.slots = dispatch, settings, name, slots
+        self.db = Database(dispatch.database_url)
+        self.redis = redis.Redis.from_url(dispatch.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.bus = connect_redis(dispatch.redis_url)
+        self.shutting_down = threading.Event()
+        self._lock = threading.Lock()
+        self._engines: dict = {}
+        self._avatars: dict = {}
+        self.running: dict[int, "LiveRunner"] = {}
+
+    def engine(self, name: str):
+        """(engine, why it fell back or None) for lipsync `name`, loaded once for the whole
+        worker; with lipsync_fallback "refuse" a missing engine raises LipsyncError."""
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = engine_or_fallback(name, self.settings)
+            return self._engines[name]
+
+    def avatar(self, slug: str):
+        """The prepared avatar `slug`, loaded once and shared (read-only) by the worker's lives."""
+        with self._lock:
+            if slug not in self._avatars:
+                self._avatars[slug] = load_avatar(self.settings.avatars_dir, slug)
+            return self._avatars[slug]
+
+
+class LiveRunner:
+    """Runs session `session_id` of the database on this worker, from claim to end."""
+
+    def __init__(self, ctx: WorkerContext, session_id: int):
+        self.ctx, self.id = ctx, session_id
+        self._db_jobs: queue.Queue = queue.Queue()
+
+    def run(self) -> str:
+        ctx = self.ctx
+        ttl = ctx.dispatch.claim_ttl_s
+        if not claims.claim(ctx.redis, self.id, ctx.name, ttl):
+            log.info("session %s: already run by %s; this delivery is dropped", self.id,
+                     claims.owners(ctx.redis, [self.id]).get(self.id))
+            return "taken"
+        keeper = _ClaimKeeper(ctx, self.id, ttl)
+        keeper.start()
+        self.lost = keeper.lost
+        try:
+            row = self._begin()
+            if row is None:
+                return "skipped"
+            try:
+                live, link, replier = self._build(row)
+            except CannotStart as e:
+                if not keeper.lost.is_set():
+                    self._finish("failed", str(e))
+                log.error("session %s: cannot start: %s", self.id, e)
+                return "failed"
+            ctx.running[self.id] = self
+            try:
+                if row["scheduled_at"] is not None:
+                    self._wait_for_start(row["scheduled_at"])
+                return self._run(live, link, replier)
+            finally:
+                ctx.running.pop(self.id, None)
+        finally:
+            keeper.stop()
+            claims.release(ctx.redis, self.id, ctx.name)
+
+    # -- database ----------------------------------------------------------------------------------
+    def _begin(self) -> dict | None:
+        """Take the row (queued -> starting); None if it is not ours to run any more."""
+        with self.ctx.db.sessions() as s:
+            live = s.get(LiveSession, self.id, with_for_update=True)
+            if live is None or live.status not in ("queued", "starting", "live"):
+                log.info("session %s: %s, not started", self.id, "gone" if live is None else live.status)
+                return None
+            if live.planned_end_at is not None and live.planned_end_at <= utcnow():
+                live.status, live.ended_at = "failed", utcnow()
+                live.last_error = "did not start before its end time (no worker was free)"
+                s.commit()
+                return None
+            live.status, live.worker = "starting", self.ctx.name
+            live.attempts += 1
+            room, script = s.get(Room, live.room_id), s.get(Script, live.script_id)
+            avatar, voice = s.get(AvatarRow, live.avatar_id), s.get(Voice, live.voice_id)
+            s.commit()
+            return {"room": room, "script": script, "avatar": avatar, "voice": voice,
+                    "position": dict(live.position or {}), "attempt": live.attempts,
+                    "scheduled_at": live.scheduled_at if live.started_at is None else None}
+
+    def _finish(self, status: str, error: str | None = None, position: dict | None = None) -> None:
+        values = {"status": status, "ended_at": utcnow()}
+        if status == "queued":
+            values = {"status": "queued", "enqueued_at": None, "worker": None}
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if position is not None:
+            values["position"] = position
+        with self.ctx.db.sessions() as s:
+            s.execute(update(LiveSession).where(LiveSession.id == self.id).values(**values))
+            s.commit()
+
+    def _save(self, live: Live, first: bool = False) -> None:
+        """Write the script position (and, the first time, that the live is on), and the replies."""
+        with self.ctx.db.sessions() as s:
+            row = s.get(LiveSession, self.id)
+            if row is not None:
+                row.position = live.resume_position().as_dict()
+                if first and row.status == "starting":
+                    row.status = "live"
+                if first and row.started_at is None:
+                    row.started_at = utcnow()
+            while not self._db_jobs.empty():
+                comment_id, text = self._db_jobs.get_nowait()
+                s.execute(update(Comment).where(Comment.id == comment_id, Comment.session_id == self.id)
+                          .values(reply=text))
+            s.commit()
+
+    # -- building the live ------------------------------------------------------------------------------
+    def _build(self, row: dict):
+        ctx, settings = self.ctx, self.ctx.settings
+        room, script, avatar, voice = row["room"], row["script"], row["avatar"], row["voice"]
+        if None in (room, script, avatar, voice):
+            raise CannotStart("its room, script, avatar or voice was deleted")
+        from backend.resources.voices import voice_spec
+
+        try:
+            key = secrets.decrypt(room.stream_key_enc, ctx.dispatch.data_key)
+        except ValueError as e:
+            raise CannotStart(str(e)) from None
+        url = f"{room.server_url}/{key}" if key else room.server_url
+        try:
+            parsed = parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}")
+            voices = Voices(voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch))
+            voices(None).check()
+            avatar_obj = ctx.avatar(avatar.slug)
+            engine, fell_back = ctx.engine(settings.lipsync)
+            policy = RoomPolicy.from_settings(room.settings)
+            start = Position(**{k: int(v) for k, v in row["position"].items()
+                                if k in ("round", "segment", "sentence")})
+        except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
+            raise CannotStart(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+        encoder = Encoder(settings)
+        link = ControlLink(ctx.bus, self.id, worker=ctx.name)
+        sink = RtmpSink(url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
+                        on_event=lambda kind, **f: link.on_event(kind, **f))
+        deadline = time.monotonic() + CONNECT_FOR_S
+        while True:
+            try:
+                sink.connect()
+                break
+            except SinkError as e:
+                if time.monotonic() >= deadline or ctx.shutting_down.is_set():
+                    raise CannotStart(str(e)) from None
+                time.sleep(0.5)
+        replier = create_replier(settings.llm(), policy.reply_rules())
+
+        def on_event(kind: str, **fields) -> None:
+            link.on_event(kind, **fields)
+            if kind == "reply" and fields.get("comment_id") is not None and fields.get("text"):
+                self._db_jobs.put((fields["comment_id"], fields["text"]))
+
+        if fell_back:
+            link.on_event("error", source="lipsync", message=f"lipsync {settings.lipsync} is not available, "
+                          f"using parametric: {fell_back}")
+        live = Live(settings=settings, script=parsed, avatar=avatar_obj, engine=engine, voice_for=voices,
+                    encoder=encoder, sink=sink, on_event=on_event, session_id=str(self.id), start=start,
+                    policy=policy, replier=replier)
+        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(url), row["attempt"], start)
+        return live, link, replier
+
+    def _wait_for_start(self, at: datetime) -> None:
+        """Ready and connected early: wait for the scheduled start time."""
+        while (left := (at - utcnow()).total_seconds()) > 0 and not self.ctx.shutting_down.is_set():
+            time.sleep(min(left, 0.5))
+
+    # -- running ------------------------------------------------------------------------------------
+    def _run(self, live: Live, link: ControlLink, replier) -> str:
+        ctx = self.ctx
+        live.start()
+        link.start(live)
+        outcome = "ended"
+        try:
+            self._save(live, first=True)
+            next_save = time.monotonic() + SAVE_EVERY_S
+            while not live.wait(0.25):
+                if self.lost.is_set():
+                    log.error("session %s: lost its claim; another worker runs it now; stopping here", self.id)
+                    outcome = "lost"
+                    break
+                if ctx.shutting_down.is_set():
+                    outcome = "handed back"
+                    break
+                if time.monotonic() >= next_save:
+                    self._save(live)
+                    next_save = time.monotonic() + SAVE_EVERY_S
+        except Exception:  # noqa: BLE001 - a database hiccup is logged; the live goes on until it ends
+            log.exception("session %s: worker loop failed; stopping the live", self.id)
+            outcome = "error"
+        live.stop()
+        link.stop()
+        replier.close()
+        live_voices = getattr(live.speaker, "voice_for", None)
+        if hasattr(live_voices, "close"):
+            live_voices.close()
+        position = live.resume_position().as_dict()
+        if outcome == "lost":
+            return outcome
+        self._save(live)
+        if outcome == "handed back":
+            self._finish("queued", f"worker {ctx.name} shut down; handed back", position)
+            log.info("session %s: handed back at %s", self.id, position)
+        elif live.state == "failed" or outcome == "error":
+            self._finish("failed", live.errors[-1] if live.errors else "the worker loop failed", position)
+            outcome = "failed"
+        else:
+            self._finish("ended", None, position)
+        return outcome
+
+
+class _ClaimKeeper(threading.Thread):
+    """Renews a live's claim every third of its TTL from claim to release, whatever the live is
+    doing (loading, connecting, running); sets `lost` if another worker holds it now."""
+
+    def __init__(self, ctx: WorkerContext, session_id: int, ttl: float):
+        super().__init__(name=f"claim-{session_id}", daemon=True)
+        self.ctx, self.session_id, self.ttl = ctx, session_id, ttl
+        self.lost = threading.Event()
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.ttl / 3):
+            try:
+                if not claims.renew(self.ctx.redis, self.session_id, self.ctx.name, self.ttl):
+                    self.lost.set()
+                    return
+            except redis.RedisError as e:  # Redis away: the claim may lapse; the next renew tells
+                log.warning("session %s: cannot renew the claim: %s", self.session_id, e)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=2)
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def run_worker(slots: int, name: str | None = None, dispatch: DispatchSettings | None = None,
+               settings: Settings | None = None) -> int:
+    """Run a Celery worker with `slots` lives at once until SIGTERM/SIGINT; the exit code."""
+    from celery import signals
+
+    dispatch = dispatch or DispatchSettings.from_env()
+    settings = settings or Settings.load()
+    ctx = WorkerContext(dispatch, settings, name or default_name(), slots)
+    app = make_celery(dispatch.redis_url)
+
+    @app.task(name=RUN_LIVE)
+    def run_live(session_id: int) -> str:
+        return LiveRunner(ctx, int(session_id)).run()
+
+    def shutting_down(**_kw) -> None:
+        log.info("worker %s: shutting down; handing %d live(s) back", ctx.name, len(ctx.running))
+        ctx.shutting_down.set()
+
+    signals.worker_shutting_down.connect(shutting_down, weak=False)
+    threading.Thread(target=_announce, args=(ctx,), name="worker-announce", daemon=True).start()
+    log.info("worker %s: %d slot(s), lipsync %s", ctx.name, slots, settings.lipsync)
+    worker = app.Worker(pool="threads", concurrency=slots, hostname=f"{ctx.name}@livehost", queues=[QUEUE],
+                        without_heartbeat=True, without_mingle=True, without_gossip=True, loglevel="WARNING",
+                        redirect_stdouts=False, quiet=True)
+    try:
+        worker.start()
+    finally:
+        ctx.shutting_down.set()
+        try:
+            ctx.redis.delete(worker_key(ctx.name))
+        except redis.RedisError:
+            pass
+    return worker.exitcode or 0
+
+
+def worker_key(name: str) -> str:
+    return f"livehost:worker:{name}"
+
+
+def _announce(ctx: WorkerContext, every_s: float = 2.0) -> None:
+    """Tell the API this worker's capacity (slots, lives running) while it runs; expires if it dies."""
+    while not ctx.shutting_down.is_set():
+        try:
+            ctx.redis.hset(worker_key(ctx.name), mapping={"slots": ctx.slots, "running": len(ctx.running),
+                                                          "updated_at": round(time.time(), 3)})
+            ctx.redis.expire(worker_key(ctx.name), int(every_s * 5))
+        except redis.RedisError as e:
+            log.warning("worker %s: cannot announce itself: %s", ctx.name, e)
+        ctx.shutting_down.wait(every_s)

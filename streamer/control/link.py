@@ -1,0 +1,181 @@
+"""The worker's edge to the control bus for one live: commands in, events and status out.
+
+Nothing here may stall the pipeline. Commands are read on their own thread, from the id after the
+last one applied (kept on the bus, so a restarted worker neither loses nor repeats a command);
+events wait in a bounded outbox for a writer thread that also beats the status heartbeat. When
+Redis goes away each thread logs once, retries with backoff, and says when it is back.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+import redis
+
+from streamer.control.bus import BusError, RedisBus
+from streamer.session import CommandError
+
+log = logging.getLogger("livehost.control")
+
+OUTBOX = 1000  # events kept while the bus is down (oldest dropped first)
+
+
+def connect_redis(url: str, block_ms: int = 1000) -> RedisBus:
+    """A RedisBus with timeouts that let a blocking read notice a dead server within seconds."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 3,
+                                  health_check_interval=15)
+    return RedisBus(client)
+
+
+def stream_time(msg_id: str) -> float | None:
+    """The wall time (time.time()) a stream entry reached the bus, from its id 'millis-seq'."""
+    try:
+        return int(msg_id.split("-", 1)[0]) / 1000.0
+    except ValueError:
+        return None
+
+
+class _Outage:
+    """Logs a bus outage once, and the recovery once; gives the next retry delay."""
+
+    def __init__(self, what: str, session_id):
+        self.what, self.session_id = what, session_id
+        self.since: float | None = None
+        self.delay = 0.2
+
+    def failed(self, e: Exception) -> float:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("[%s] %s: %s; retrying", self.session_id, self.what, e)
+        delay, self.delay = self.delay, min(self.delay * 2, 2.0)
+        return delay
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.info("[%s] %s: bus reachable again after %.1f s", self.session_id, self.what,
+                     time.monotonic() - self.since)
+            self.since, self.delay = None, 0.2
+
+
+class ControlLink:
+    """Connects one LiveSession to a bus (RedisBus or MemoryBus).
+
+    Create it first and pass `on_event` to the session as its event handler; then start(session).
+    stop() flushes what events it can (up to `flush_s`), writes a last status and joins its threads.
+    """
+
+    def __init__(self, bus, session_id, worker: str = "", heartbeat_s: float = 1.0, ttl_s: int = 10,
+                 block_ms: int = 1000, flush_s: float = 2.0):
+        self.bus, self.session_id, self.worker = bus, session_id, worker
+        self.heartbeat_s, self.ttl_s, self.block_ms, self.flush_s = heartbeat_s, ttl_s, block_ms, flush_s
+        self.session = None
+        self.applied = 0
+        self.cursor: str | None = None
+        self._outbox: deque[dict] = deque(maxlen=OUTBOX)
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def on_event(self, kind: str, **fields) -> None:
+        """The session's event handler: queue the event for the bus (never blocks)."""
+        fields.pop("session", None)
+        self._outbox.append({"type": kind, **fields, "at": round(time.time(), 3)})
+        self._wake.set()
+
+    def start(self, session) -> None:
+        self.session = session
+        for name, target in (("commands", self._read_commands), ("events", self._write)):
+            t = threading.Thread(target=target, name=f"control-{name}-{self.session_id}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._wake.set()
+        deadline = time.monotonic() + self.flush_s + self.block_ms / 1000 + 4
+        for t in self._threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    # -- commands ---------------------------------------------------------------------------------
+    def _read_commands(self) -> None:
+        outage = _Outage("reading commands", self.session_id)
+        after = None
+        while not self._halt.is_set():
+            try:
+                if after is None:
+                    after = self.bus.cursor(self.session_id)
+                    self.cursor = after
+                batch = self.bus.commands(self.session_id, after=after, block_ms=self.block_ms)
+            except BusError as e:
+                self._halt.wait(outage.failed(e))
+                continue
+            outage.ok()
+            for msg_id, command in batch:
+                if self._halt.is_set():
+                    return
+                self._apply(msg_id, command)
+                after = self.cursor = msg_id
+                self._ack(after)  # at once: a worker stopped or killed after this never repeats it
+
+    def _apply(self, msg_id: str, command: dict) -> None:
+        kind = command.get("type") if isinstance(command, dict) else None
+        try:
+            self.session.apply(command, at=stream_time(msg_id))
+            self.applied += 1
+            log.info("[%s] applied %s command %s", self.session_id, kind, msg_id)
+        except CommandError as e:
+            log.warning("[%s] command %s refused: %s", self.session_id, msg_id, e)
+            self.on_event("error", source="command", command_id=msg_id, message=str(e))
+        except Exception as e:  # noqa: BLE001 - one bad command must not end the live
+            log.exception("[%s] command %s failed", self.session_id, msg_id)
+            self.on_event("error", source="command", command_id=msg_id, message=f"{kind}: {e}")
+
+    def _ack(self, msg_id: str) -> None:
+        try:
+            self.bus.ack(self.session_id, msg_id)
+        except BusError as e:  # kept in memory; written with the next batch
+            log.warning("[%s] cannot record command cursor %s: %s", self.session_id, msg_id, e)
+
+    # -- events and status ----------------------------------------------------------------------------
+    def _write(self) -> None:
+        outage = _Outage("publishing events", self.session_id)
+        next_beat = 0.0
+        while True:
+            halting = self._halt.is_set()
+            try:
+                while self._outbox:
+                    self.bus.publish(self.session_id, self._outbox[0])
+                    self._outbox.popleft()
+                if halting or time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + self.heartbeat_s
+                outage.ok()
+            except BusError as e:
+                delay = outage.failed(e)
+                if halting:
+                    if time.monotonic() - (outage.since or 0) > self.flush_s:
+                        log.warning("[%s] %d event(s) not published: the bus is unreachable",
+                                    self.session_id, len(self._outbox))
+                        return
+                    time.sleep(min(delay, 0.2))
+                    continue
+                self._halt.wait(delay)
+                continue
+            if halting:
+                return
+            self._wake.wait(max(0.0, min(self.heartbeat_s, next_beat - time.monotonic())))
+            self._wake.clear()
+
+    def _beat(self) -> None:
+        if self.session is None:
+            return
+        try:
+            status = self.session.status()
+        except Exception:  # noqa: BLE001 - a status bug must not silence the events
+            log.exception("[%s] status failed", self.session_id)
+            return
+        status.update(worker=self.worker, updated_at=round(time.time(), 3), commands_applied=self.applied,
+                      command_cursor=self.cursor)
+        self.bus.set_status(self.session_id, status, ttl=self.ttl_s)

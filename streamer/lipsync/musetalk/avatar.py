@@ -1,0 +1,191 @@
+"""What MuseTalk needs of a prepared avatar, computed once and saved beside it.
+
+For every avatar frame: the crop box the model regenerates (a 256x256 face in the model's
+space), the blending mask in that box, and the VAE latents of the reference (masked crop + full
+crop). They live in `<avatar>/musetalk/<version>/`:
+
+    crops.npy     (N, 4) int32 crop boxes x1, y1, x2, y2 in frame pixels, inside the frame
+    masks.npy     (N, 256, 256) uint8 blending masks in crop space (255 = the model's face)
+    latents.npy   (N, 8, 32, 32) float16 reference latents (MuseTalkModel.encode_reference)
+    meta.json     version, bbox_shift, extra_margin, mask kind, frame count, how long it took
+
+The boxes come from the avatar's own face and mouth boxes (streamer.avatar.face); MuseTalk's
+release takes them from 68 landmarks, which need the DWPose weights. Our crop follows the same
+rule with the landmarks it uses estimated from those boxes: the chin is the bottom of the crop
+(plus `extra_margin`), and the crop is symmetric about the nose, so its top is as far above the
+nose as the chin is below it (`bbox_shift` moves the top; positive opens the mouth more).
+The mask is a feathered jaw region around the mouth, in the lower half of the crop only, as in
+the release's "jaw" mode when no face-parsing weights are used.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from streamer.avatar.model import Avatar, AvatarError
+
+if TYPE_CHECKING:
+    from streamer.lipsync.musetalk.model import MuseTalkModel
+
+log = logging.getLogger("livehost.musetalk")
+
+FACE = 256  # the model's face size
+FORMAT = 1
+# Defaults of the release: 1.5 extends the crop 10 px below the chin and does not shift it.
+DEFAULT_EXTRA_MARGIN = {"v15": 10, "v1": 0}
+ENCODE_CHUNK = 16  # avatar frames per encode_reference call, so progress moves and memory stays flat
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class MuseTalkAvatar:
+    """One avatar's MuseTalk data; rows belong to the avatar frames of the same index."""
+
+    version: str
+    crops: np.ndarray  # (N, 4) int32
+    masks: np.ndarray  # (N, 256, 256) uint8
+    latents: np.ndarray  # (N, 8, 32, 32) float16
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+
+def folder_for(avatar: Avatar, version: str) -> Path:
+    return Path(avatar.path) / "musetalk" / version
+
+
+def crop_boxes(faces: np.ndarray, mouths: np.ndarray, size: tuple[int, int], bbox_shift: int = 0,
+               extra_margin: int = 10) -> np.ndarray:
+    """(N, 4) int32 crop boxes inside a frame of `size` (w, h) from face and mouth boxes."""
+    w, h = size
+    faces = np.asarray(faces, np.float64)
+    mouths = np.asarray(mouths, np.float64)
+    fh = faces[:, 3] - faces[:, 1]
+    mouth_y = (mouths[:, 1] + mouths[:, 3]) / 2
+    # A frontal face box ends about at the chin; the chin is never above the mouth + a quarter face.
+    chin = np.maximum(faces[:, 3], mouth_y + 0.25 * fh)
+    nose = mouth_y - 0.2 * fh
+    y2 = chin + extra_margin
+    y1 = nose + bbox_shift - (chin - nose)
+    x1, x2 = faces[:, 0], faces[:, 2]
+    boxes = np.stack([x1, y1, x2, y2], axis=1).round()
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+    small = (boxes[:, 2] - boxes[:, 0] < 16) | (boxes[:, 3] - boxes[:, 1] < 16)
+    if small.any():
+        raise AvatarError(f"the face in frame {int(np.argmax(small))} is too small or off the frame for MuseTalk")
+    return boxes.astype(np.int32)
+
+
+def jaw_mask(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """A 256x256 uint8 feathered mask of the lower face in crop space: an ellipse around the
+    mouth reaching the jaw, kept below half the crop's height, soft at every edge."""
+    x1, y1, x2, y2 = (float(v) for v in crop)
+    sx, sy = FACE / max(1.0, x2 - x1), FACE / max(1.0, y2 - y1)
+    mx = ((mouth[0] + mouth[2]) / 2 - x1) * sx
+    my = ((mouth[1] + mouth[3]) / 2 - y1) * sy
+    mask = np.zeros((FACE, FACE), np.float32)
+    axes = (int(FACE * 0.4), int(max(FACE - my, FACE * 0.2) * 0.95))
+    cv2.ellipse(mask, (int(round(mx)), int(round(my))), axes, 0, 0, 360, 1.0, -1, cv2.LINE_AA)
+    mask[: FACE // 2] = 0.0  # the upper face (eyes, nose) always stays the avatar's own
+    feather = FACE * 0.05
+    mask = cv2.GaussianBlur(mask, (0, 0), feather)
+    # Fade to nothing at the crop's border, so the paste never shows the box.
+    ramp = np.clip(np.minimum(np.arange(FACE), np.arange(FACE)[::-1]) / (2 * feather), 0, 1).astype(np.float32)
+    mask *= ramp[:, None] * ramp[None, :]
+    return (mask * 255).round().astype(np.uint8)
+
+
+def face_crops(avatar: Avatar, crops: np.ndarray, indices: range) -> np.ndarray:
+    """(n, 256, 256, 3) uint8 BGR crops of the avatar frames `indices`."""
+    out = np.empty((len(indices), FACE, FACE, 3), np.uint8)
+    for k, i in enumerate(indices):
+        x1, y1, x2, y2 = (int(v) for v in crops[i])
+        out[k] = cv2.resize(avatar.frames[i][y1:y2, x1:x2], (FACE, FACE), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def prepare(avatar: Avatar, model: MuseTalkModel, bbox_shift: int = 0, extra_margin: int | None = None,
+            progress: Progress | None = None) -> MuseTalkAvatar:
+    """Compute and save `avatar`'s MuseTalk data for `model`'s version; returns it."""
+    t0 = time.perf_counter()
+    version = model.version
+    margin = DEFAULT_EXTRA_MARGIN[version] if extra_margin is None else extra_margin
+    crops = crop_boxes(avatar.faces, avatar.mouths, avatar.size, bbox_shift, margin)
+    masks = np.stack([jaw_mask(crops[i], avatar.mouths[i]) for i in range(len(avatar))])
+    latents = np.empty((len(avatar), 8, 32, 32), np.float16)
+    for start in range(0, len(avatar), ENCODE_CHUNK):
+        part = range(start, min(len(avatar), start + ENCODE_CHUNK))
+        latents[part.start:part.stop] = model.encode_reference(face_crops(avatar, crops, part))
+        if progress:
+            progress(part.stop, len(avatar))
+    data = MuseTalkAvatar(version, crops, masks, latents)
+    took = time.perf_counter() - t0
+    save(avatar, data, {"bbox_shift": bbox_shift, "extra_margin": margin, "mask": "jaw", "seconds": round(took, 2)})
+    log.info("avatar %s prepared for MuseTalk %s: %d frames in %.1f s", avatar.id, version, len(avatar), took)
+    return data
+
+
+def save(avatar: Avatar, data: MuseTalkAvatar, meta: dict) -> Path:
+    """Write `data` atomically (a temporary folder renamed into place)."""
+    final = folder_for(avatar, data.version)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{data.version}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        np.save(tmp / "crops.npy", data.crops)
+        np.save(tmp / "masks.npy", data.masks)
+        np.save(tmp / "latents.npy", data.latents)
+        info = {"format": FORMAT, "version": data.version, "frames": len(data), **meta}
+        (tmp / "meta.json").write_text(json.dumps(info, indent=2))
+        old = final.parent / f".old-{data.version}-{uuid.uuid4().hex[:8]}"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def load(avatar: Avatar, version: str) -> MuseTalkAvatar | None:
+    """The saved data for `version`, or None when it is missing or no longer matches the avatar."""
+    folder = folder_for(avatar, version)
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        crops = np.load(folder / "crops.npy")
+        masks = np.load(folder / "masks.npy")
+        latents = np.load(folder / "latents.npy")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        log.warning("MuseTalk data of avatar %s is unreadable (%s); preparing it again", avatar.id, e)
+        return None
+    n = len(avatar)
+    if (meta.get("format") != FORMAT or crops.shape != (n, 4) or masks.shape != (n, FACE, FACE)
+            or latents.shape != (n, 8, 32, 32)):
+        log.warning("MuseTalk data of avatar %s does not match its %d frames; preparing it again", avatar.id, n)
+        return None
+    return MuseTalkAvatar(version, crops, masks, latents)
+
+
+def ensure(avatar: Avatar, model: MuseTalkModel) -> MuseTalkAvatar:
+    """The avatar's saved data for `model`, prepared now (and saved) if it is missing."""
+    data = load(avatar, model.version)
+    if data is None:
+        log.info("avatar %s has no MuseTalk %s data yet; preparing it now", avatar.id, model.version)
+        data = prepare(avatar, model)
+    return data

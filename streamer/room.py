@@ -1,0 +1,71 @@
+"""A room's live behaviour: how the host treats comments, interrupts and action clips.
+
+The admin API stores these as the room's `settings` (JSON); `livehost demo --room FILE` reads the
+same keys from YAML. Unknown keys are ignored here (the API validates what it stores).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streamer.settings import SettingsError
+
+
+@dataclass(frozen=True)
+class RoomPolicy:
+    """`answer_immediately`: every comment cuts the host off. `interrupt_gap_s`: silence after a
+    bare interrupt before the script goes on. `speech_during_action`: "wait" or "interrupt"."""
+
+    persona: str = ""
+    answer_immediately: bool = False
+    interrupt_gap_s: float = 1.0
+    speech_during_action: str = "wait"
+    keyword_replies: dict[str, str] = field(default_factory=dict)
+    default_reply: str | None = None
+    fallback_line: str | None = None
+    max_reply_chars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.speech_during_action not in ("wait", "interrupt"):
+            raise SettingsError("speech_during_action must be 'wait' or 'interrupt', "
+                                f"not {self.speech_during_action!r}")
+        if not 0 <= self.interrupt_gap_s <= 60:
+            raise SettingsError(f"interrupt_gap_s must be in 0..60 seconds, not {self.interrupt_gap_s}")
+
+    @classmethod
+    def from_settings(cls, data: dict[str, Any] | None) -> "RoomPolicy":
+        data = data or {}
+        try:
+            gap = data.get("interrupt_gap_ms")
+            return cls(persona=str(data.get("persona") or ""),
+                       answer_immediately=bool(data.get("answer_immediately", False)),
+                       interrupt_gap_s=1.0 if gap is None else float(gap) / 1000.0,
+                       speech_during_action=str(data.get("speech_during_action") or "wait"),
+                       keyword_replies={str(k): str(v) for k, v in (data.get("keyword_replies") or {}).items()},
+                       default_reply=data.get("default_reply") or None,
+                       fallback_line=data.get("fallback_line") or None,
+                       max_reply_chars=data.get("max_reply_chars") or None)
+        except (TypeError, ValueError, AttributeError) as e:
+            raise SettingsError(f"bad room settings: {e}") from None
+
+    def reply_rules(self):
+        """The ReplyRules of this room (keyword replies, default reply, fallback line, length)."""
+        from streamer.llm import ReplyRules
+
+        given = {"keyword_replies": self.keyword_replies, "default_reply": self.default_reply,
+                 "fallback_line": self.fallback_line, "max_reply_chars": self.max_reply_chars}
+        return ReplyRules(**{k: v for k, v in given.items() if v is not None})
+
+
+def load_room(path: str | Path) -> RoomPolicy:
+    """A room's settings from a YAML file (the keys of the API's room settings)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise SettingsError(f"cannot read room file {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"room file {path} must hold a mapping of settings")
+    return RoomPolicy.from_settings(data.get("settings", data))

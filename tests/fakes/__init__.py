@@ -1,0 +1,1 @@
+"""Test doubles for third-party network services, speaking their real wire formats."""

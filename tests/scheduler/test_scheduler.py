@@ -1,0 +1,187 @@
+"""Lives start on time, on any worker, and survive a worker's death: real MariaDB, Redis, Celery
+worker processes, the scheduler as a process, nginx-rtmp receiving the pushes."""
+from __future__ import annotations
+
+import signal
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+
+from backend import create_app
+from backend.resources.users import create_user
+from backend.settings import ApiSettings
+from streamer.control.bus import RedisBus
+from streamer.script import split_sentences
+from tests.media import Player
+from tests.scheduler.conftest import DATA_KEY, LONG_SCRIPT, utcnow
+
+pytestmark = pytest.mark.slow
+
+
+def worker_ready(d, *names: str, timeout: float = 30) -> None:
+    r = redis.Redis.from_url(d.redis_url)
+    ok = d.wait_for(lambda: all(r.exists(f"livehost:worker:{n}") for n in names), timeout)
+    assert ok, "workers did not come up\n" + d.logs()
+
+
+def first_arrival(player: Player, after: float = 0.0) -> float | None:
+    times = [a for a, _, _ in list(player.audio) + list(player.video) if a >= after]
+    return min(times) if times else None
+
+
+def test_a_scheduled_live_reaches_the_ingest_on_time_and_stops_at_its_end(deployment):
+    d = deployment
+    room, script = d.room("onair"), d.script()
+    d.scheduler()
+    d.worker("wA")
+    worker_ready(d, "wA")
+    player = Player(d.nginx.url("onair"), timeout=30)
+    player.start()
+    start = utcnow() + timedelta(seconds=3)
+    end = start + timedelta(seconds=6)
+    schedule_id = d.schedule(room, script, start, end)
+
+    seen: list[str] = []
+
+    def ended():
+        with d.db.sessions() as s:
+            from backend.models import LiveSession
+            from sqlalchemy import select
+            live = s.scalar(select(LiveSession).where(LiveSession.schedule_id == schedule_id))
+        if live is not None and (not seen or seen[-1] != live.status):
+            seen.append(live.status)
+        return live if live is not None and live.status in ("ended", "failed") else None
+
+    live = d.wait_for(ended, 30, step=0.05)
+    player.stop()
+    assert live is not None, f"the live never ended (states {seen})\n" + d.logs()
+    assert live.status == "ended", live.last_error
+    got = first_arrival(player)
+    assert got is not None, "the ingest never received the live\n" + d.logs()
+    delay = got - start.timestamp()
+    assert -0.1 <= delay <= 1.5, f"first media at the ingest {delay:.2f} s after the start time"
+    assert abs((live.ended_at - end).total_seconds()) < 3.0, f"ended at {live.ended_at}, planned {end}"
+    last = max(a for a, _, _ in player.video)
+    assert last <= end.timestamp() + 3.0, "the push went on after the end time"
+    order = [s for s in seen if s in ("queued", "live", "ended")]
+    assert order == ["queued", "live", "ended"], f"session states {seen}"
+    assert live.scheduled_at == start and live.started_at is not None and live.worker == "wA"
+
+
+def test_killing_the_worker_of_a_live_resumes_it_on_another_from_its_script_position(deployment):
+    d = deployment
+    room, script = d.room("survive"), d.script()
+    session_id = d.go_live(room, script)
+    d.scheduler()
+    workers = {"wA": d.worker("wA"), "wB": d.worker("wB")}
+    worker_ready(d, "wA", "wB")
+    assert d.wait_for(lambda: d.session(session_id).status == "live", 30), d.logs()
+    moved = d.wait_for(lambda: d.session(session_id).position not in ({}, {"round": 0, "segment": 0, "sentence": 0}),
+                       30)
+    assert moved, "the script position was never saved"
+    time.sleep(1.0)
+    before = d.session(session_id)
+    victim, other = before.worker, ({"wA", "wB"} - {before.worker}).pop()
+    saved = before.position
+
+    workers[victim].send_signal(signal.SIGKILL)
+    killed = time.time()
+    player = Player(d.nginx.url("survive"), timeout=30)
+    player.start()
+    resumed = d.wait_for(lambda: (lambda s: s if s.status == "live" and s.worker == other else None)(
+        d.session(session_id)), 20, step=0.1)
+    assert resumed is not None, "the live was not resumed\n" + d.logs()
+    back = d.wait_for(lambda: first_arrival(player, killed), 20)
+    player.stop()
+    assert back is not None, "the ingest never received the live again"
+    assert back - killed <= 15.0, f"the ingest got the live again {back - killed:.1f} s after the kill"
+    assert resumed.attempts == 2 and "stopped responding" in (resumed.last_error or "")
+
+    # The new worker went on from the position the dead one had reached.
+    bus = RedisBus(redis.Redis.from_url(d.redis_url))
+
+    def first_said_again():
+        events = [e for _, e in bus.events(session_id, after="0", count=1000)]
+        return next((e for e in events if e.get("type") == "utterance" and e.get("state") == "start"
+                     and e.get("at", 0) > killed), None)
+
+    first_again = d.wait_for(first_said_again, 15)
+    assert first_again is not None, "the resumed live never said anything\n" + d.logs()
+    sentences = split_sentences(LONG_SCRIPT[saved["segment"]]["say"])
+    assert first_again["text"] == sentences[saved["sentence"]], (saved, first_again["text"])
+
+
+def test_two_schedulers_start_each_due_schedule_exactly_once(deployment):
+    d = deployment
+    script = d.script()
+    start = utcnow() + timedelta(seconds=2)
+    schedules = [d.schedule(d.room(f"twice{i}"), script, start, start + timedelta(minutes=5)) for i in range(8)]
+    d.scheduler("s1")
+    d.scheduler("s2")
+    time.sleep(2 + 4)
+    from sqlalchemy import func, select
+
+    from backend.models import LiveSession, Schedule
+    with d.db.sessions() as s:
+        counts = dict(s.execute(select(LiveSession.schedule_id, func.count()).group_by(LiveSession.schedule_id)).all())
+        dispatched = s.scalars(select(Schedule.dispatched_at)).all()
+    assert counts == {sid: 1 for sid in schedules}, counts
+    assert all(t is not None for t in dispatched)
+    logs = d.logs()
+    assert "schedule(s) started" in logs
+
+
+def api_client(d):
+    settings = ApiSettings.from_env(env={}, database_url=d.db.url, redis_url=d.redis_url, var_dir=d.tmp / "api",
+                                    testing=True, jwt_secret="j" * 40, data_key=DATA_KEY)
+    app = create_app(settings)
+    with app.extensions["livehost.db"].sessions() as s:
+        create_user(s, "watcher", "correct horse battery", "viewer")
+        s.commit()
+    client = app.test_client()
+    r = client.post("/api/auth/login", json={"username": "watcher", "password": "correct horse battery"})
+    assert r.status_code == 200, r.get_json()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['access_token']}"
+    return client
+
+
+def test_more_lives_than_slots_wait_queued_with_a_position_then_start(deployment):
+    d = deployment
+    script = d.script()
+    first = d.go_live(d.room("slot1"), script, duration_s=8)
+    second = d.go_live(d.room("slot2"), script)
+    d.scheduler()
+    d.worker("wA", slots=1)
+    worker_ready(d, "wA")
+    assert d.wait_for(lambda: d.session(first).status == "live", 30), d.logs()
+    time.sleep(1.5)
+    api = api_client(d)
+    body = api.get(f"/api/sessions/{second}").get_json()
+    assert body["status"] == "queued" and body["queue_position"] == 1, body
+    assert body["estimated_wait_s"] is not None and 0 < body["estimated_wait_s"] <= 8, body
+    started = d.wait_for(lambda: d.session(second).status == "live", 25)
+    assert started, "the queued live never started\n" + d.logs()
+    a, b = d.session(first), d.session(second)
+    assert a.status == "ended" and b.started_at >= a.ended_at - timedelta(seconds=1)
+    assert api.get(f"/api/sessions/{second}").get_json()["queue_position"] is None
+
+
+def test_sigterm_stops_a_workers_lives_cleanly_and_another_worker_takes_them(deployment):
+    d = deployment
+    session_id = d.go_live(d.room("handover"), d.script())
+    d.scheduler()
+    workers = {"wA": d.worker("wA")}
+    worker_ready(d, "wA")
+    assert d.wait_for(lambda: d.session(session_id).status == "live", 30), d.logs()
+    workers["wB"] = d.worker("wB")
+    worker_ready(d, "wB")
+    t = time.time()
+    workers["wA"].send_signal(signal.SIGTERM)
+    assert workers["wA"].wait(20) == 0, d.logs()
+    taken = d.wait_for(lambda: (lambda s: s if s.status == "live" and s.worker == "wB" else None)(
+        d.session(session_id)), 15)
+    assert taken is not None, "no other worker took the live\n" + d.logs()
+    assert time.time() - t < 15
+    assert "handed back" in (taken.last_error or "") and taken.attempts == 2
