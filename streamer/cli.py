@@ -84,8 +84,6 @@ def build_parser(api: bool = True) -> argparse.ArgumentParser:
     md.add_argument("--version", choices=("v15", "v1", "all"), default="v15", help="MuseTalk version (default v15)")
     md.add_argument("--mirror", metavar="URL", help="Hugging Face mirror, e.g. https://hf-mirror.com "
                     "(else $HF_ENDPOINT or huggingface.co)")
-    md.add_argument("--with-optional", action="store_true",
-                    help="also fetch the optional files (face parsing, landmarks)")
     from transcriber.cli import add_commands as add_transcriber
 
     add_transcriber(sub)
@@ -190,7 +188,7 @@ def _models(args, settings: Settings) -> int:
     hint = f"{weights.FETCH_HINT} --version {args.version} --models-dir {folder}"
     if args.models_command == "download":
         for version in versions:
-            weights.download(folder, version, mirror=args.mirror, optional=args.with_optional)
+            weights.download(folder, version, mirror=args.mirror)
             print(f"musetalk {version}: complete in {folder}")
         return 0
     print(f"models folder: {folder.resolve()}")
@@ -198,15 +196,17 @@ def _models(args, settings: Settings) -> int:
     complete = {}
     for version in weights.VERSIONS:
         rows = weights.check(folder, version)
-        lacking = sum(1 for f, ok in rows if not ok and not f.optional)
+        lacking = sum(1 for _, ok in rows if not ok)
         complete[version] = not lacking
         print(f"musetalk {version}: " + ("complete" if not lacking else f"incomplete, {lacking} required "
                                          f"file{'s' if lacking > 1 else ''} missing"))
         for f, ok in rows:
-            state = "present" if ok else "missing"
-            if f.optional:
-                state = f"optional, {state}"
-            print(f"  {state:<17} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
+            print(f"  {'present' if ok else 'missing':<8} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
+    from streamer.avatar.landmarks import landmarker_for
+
+    landmarker, where = landmarker_for(folder)
+    print(f"face landmarks (MuseTalk avatar preparation): {'dlib 68 points, ' + where if landmarker else where}"
+          + ("" if landmarker else "; crops come from face boxes instead"))
     if all(complete[v] for v in versions):
         return 0
     print(f"fetch the missing files with: {hint}")

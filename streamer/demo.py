@@ -223,16 +223,20 @@ def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "para
     from streamer.avatar.prepare import prepare_avatar
     from streamer.avatar.store import load_avatar
 
-    model = None
+    model = landmarker = None
     if engine == "musetalk":
-        from streamer.lipsync import create_engine
+        from streamer.avatar.landmarks import landmarker_for
+        from streamer.lipsync import load_musetalk_model
 
-        model = create_engine("musetalk", settings).model
+        model = load_musetalk_model(settings)
+        landmarker, where = landmarker_for(settings.models_dir)
+        print(f"face landmarks: {where}" if landmarker else f"face landmarks: none, using face boxes ({where})",
+              file=sys.stderr)
     path = prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
                           progress=ProgressBar(f"preparing {avatar_id}"))
     if model is not None:
         from streamer.lipsync.musetalk import avatar as mt_avatar
 
         mt_avatar.prepare(load_avatar(settings.avatars_dir, avatar_id), model, bbox_shift, extra_margin,
-                          progress=ProgressBar(f"MuseTalk {model.version} latents"))
+                          progress=ProgressBar(f"MuseTalk {model.version} crops and latents"), landmarker=landmarker)
     return path

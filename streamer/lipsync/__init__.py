@@ -22,20 +22,35 @@ def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
 
         return ParametricEngine()
     if name == "musetalk":
-        if settings is None:
-            from streamer.settings import Settings
+        from streamer.avatar.landmarks import landmarker_for
+        from streamer.lipsync.musetalk.engine import MuseTalkEngine
 
-            settings = Settings()
-        try:
-            from streamer.lipsync.musetalk.engine import MuseTalkEngine
-            from streamer.lipsync.musetalk.model import MuseTalkModel
-        except ImportError as e:
-            raise LipsyncError(f"the musetalk engine needs torch, diffusers and transformers "
-                               f"(pip install 'livehost[musetalk]'): {e}") from None
-        model = MuseTalkModel.load(settings.models_dir, settings.musetalk_version,
-                                   device=settings.musetalk_device or None, dtype=settings.musetalk_dtype or None)
-        return MuseTalkEngine(model, batch=settings.musetalk_batch)
+        settings = settings or _default_settings()
+        model = load_musetalk_model(settings)
+        landmarker, where = landmarker_for(settings.models_dir)
+        if landmarker is None:
+            log.warning("MuseTalk avatars will be cropped from face boxes, not landmarks: %s", where)
+        return MuseTalkEngine(model, batch=settings.musetalk_batch, landmarker=landmarker)
     raise LipsyncError(f"unknown lipsync engine {name!r} (known: {', '.join(ENGINES)})")
+
+
+def load_musetalk_model(settings: Settings | None = None):
+    """The MuseTalkModel that settings describe (weights under settings.models_dir). Raises
+    LipsyncError saying what is missing, including torch and friends."""
+    settings = settings or _default_settings()
+    try:
+        from streamer.lipsync.musetalk.model import MuseTalkModel
+    except ImportError as e:
+        raise LipsyncError(f"the musetalk engine needs torch, diffusers and transformers "
+                           f"(pip install 'livehost[musetalk]'): {e}") from None
+    return MuseTalkModel.load(settings.models_dir, settings.musetalk_version,
+                              device=settings.musetalk_device or None, dtype=settings.musetalk_dtype or None)
+
+
+def _default_settings() -> Settings:
+    from streamer.settings import Settings
+
+    return Settings()
 
 
 def engine_or_fallback(name: str, settings: Settings) -> tuple[LipsyncEngine, str | None]:

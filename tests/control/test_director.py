@@ -253,7 +253,7 @@ def test_cut_holds_the_script_for_hold_seconds():
     started = time.monotonic()
     item = host.next()
     waited = time.monotonic() - started
-    assert said(item) == "A." and 0.28 <= waited < 0.8
+    assert said(item) == "A." and 0.28 <= waited < 2.0
 
 
 def test_stop_during_a_hold_ends_next_at_once(speaker):
@@ -274,7 +274,7 @@ def test_text_injected_during_a_hold_is_given_at_once(speaker):
     started = time.monotonic()
     host.director.inject(Lines("Quick answer."))
     item = pending.result(timeout=1)
-    assert said(item) == "Quick answer." and time.monotonic() - started < 0.3
+    assert said(item) == "Quick answer." and time.monotonic() - started < 1.0  # the hold is 10 s
     assert item.gen == 1
     assert blocks(speaker.submit(host.next))  # the script is still held
     host.stop.set()
@@ -341,7 +341,7 @@ def test_stop_ends_a_paused_next_promptly(speaker):
     host.stop.set()
     with pytest.raises(Stopped):
         pending.result(timeout=1)
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0
 
 
 def test_stop_ends_a_wait_for_a_slow_reply(speaker):

@@ -237,13 +237,13 @@ def test_an_unreachable_redis_never_blocks_the_live_and_stop_still_returns(sessi
     session = FakeSession()
     started = time.monotonic()
     link.start(session)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5
     slowest = 0.0
     for n in range(3000):  # more than the outbox keeps
         t = time.monotonic()
         link.on_event("progress", n=n)
         slowest = max(slowest, time.monotonic() - t)
-    assert slowest < 0.05
+    assert slowest < 0.25  # never waits on the dead bus's connect timeout
     time.sleep(0.5)  # both threads meet the dead bus
     assert link_threads(session_id) and all(t.is_alive() for t in link_threads(session_id))
     started = time.monotonic()

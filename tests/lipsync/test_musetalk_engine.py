@@ -3,6 +3,7 @@ avatar preparation, the stream's hold and order, silence never reaching the mode
 interrupt, and batching across lives."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -73,7 +74,17 @@ def test_avatar_preparation_is_saved_and_reused(engine, avatar):
     assert data.masks[:, :, 0].max() == 0 and data.masks[:, -1, :].max() == 0
     again = mt_avatar.load(avatar, "v15")
     assert again is not None and np.array_equal(again.latents, data.latents)
-    assert (avatar.path / "musetalk" / "v15" / "meta.json").is_file()
+    meta = json.loads((avatar.path / "musetalk" / "v15" / "meta.json").read_text())
+    assert meta["landmarks"] == "dlib-68" and meta["mask"] == "jaw-landmarks" and meta["frames"] == n
+
+
+def test_without_a_landmark_model_the_crop_comes_from_the_face_boxes(engine, avatar):
+    data = mt_avatar.prepare(avatar, engine.model, landmarker=None)
+    meta = json.loads((avatar.path / "musetalk" / "v15" / "meta.json").read_text())
+    assert meta["landmarks"] is None and meta["mask"] == "jaw-boxes"
+    mouth_y = (avatar.mouths[:, 1] + avatar.mouths[:, 3]) / 2
+    assert ((data.crops[:, 1] < mouth_y) & (mouth_y < data.crops[:, 3])).all()
+    assert data.masks[:, :72].max() == 0 and data.masks[:, 180:].max() >= 250
 
 
 def test_every_tick_comes_out_once_in_order_after_the_hold(engine, avatar):
@@ -187,6 +198,8 @@ def test_prepare_an_avatar_for_musetalk_from_the_cli(release, cli_env, tmp_path,
     avatar = load_avatar(tmp_path / "avatars", "host")
     data = mt_avatar.load(avatar, "v15")
     assert data is not None and len(data) == len(avatar)
+    assert "face landmarks: " in done.stderr and "shape_predictor_68_face_landmarks.dat" in done.stderr
+    assert json.loads((avatar.path / "musetalk" / "v15" / "meta.json").read_text())["landmarks"] == "dlib-68"
     missing = subprocess.run(livehost_cmd("avatar", "prepare", str(source), "--id", "other", "--engine", "musetalk"),
                              env=dict(env, LIVEHOST_MODELS_DIR=str(tmp_path / "none")), capture_output=True,
                              text=True, timeout=300)

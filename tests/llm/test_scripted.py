@@ -84,7 +84,7 @@ def test_cancel_from_another_thread_wakes_a_waiting_consumer():
     threading.Timer(0.1, reply.cancel).start()
     started = time.monotonic()
     assert reply.next_sentence(5.0) is None
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0  # it would wait 5 s
 
 
 def test_create_replier_uses_the_llm_only_when_configured():

@@ -42,7 +42,7 @@ def test_a_client_over_max_clients_gets_wait_with_minutes_and_one_over_the_time_
             assert answers_then_close(second) == []
         first.send(np.zeros(1600, np.float32).tobytes())
         assert answers_then_close(first)[-1] == {"uid": "first", "message": "DISCONNECT"}
-        assert 2.5 < time.monotonic() - t0 < 4.5
+        assert 2.5 < time.monotonic() - t0 < 6.0
     with connect(url) as third:  # the slot is free again
         assert hello(third, "third")["message"] == "SERVER_READY"
 

@@ -102,7 +102,7 @@ def test_cancel_after_the_first_chunk_stops_the_stream():
     assert heard < 0.2 * RATE  # the full text is over 30 s
     started = time.perf_counter()  # the engine is free again at once
     assert len(speak(voice, "Next.")[0]) > 0
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.0  # the cancelled text would hold it for 30 s
 
 
 def test_cancel_set_before_start_yields_nothing():

@@ -9,13 +9,14 @@ crop). They live in `<avatar>/musetalk/<version>/`:
     latents.npy   (N, 8, 32, 32) float16 reference latents (MuseTalkModel.encode_reference)
     meta.json     version, bbox_shift, extra_margin, mask kind, frame count, how long it took
 
-The boxes come from the avatar's own face and mouth boxes (streamer.avatar.face); MuseTalk's
-release takes them from 68 landmarks, which need the DWPose weights. Our crop follows the same
-rule with the landmarks it uses estimated from those boxes: the chin is the bottom of the crop
-(plus `extra_margin`), and the crop is symmetric about the nose, so its top is as far above the
-nose as the chin is below it (`bbox_shift` moves the top; positive opens the mouth more).
-The mask is a feathered jaw region around the mouth, in the lower half of the crop only, as in
-the release's "jaw" mode when no face-parsing weights are used.
+The boxes follow MuseTalk's rule on 68 face landmarks per frame (streamer.avatar.landmarks, dlib's
+predictor in place of the release's DWPose, same point layout): x spans the landmarks, the bottom
+is the lowest landmark plus `extra_margin`, and the top is as far above the nose ridge as the
+bottom is below it (`bbox_shift` moves the ridge; positive opens the mouth more). The mask is the
+lower face inside the jaw line, below the nose and below half the crop, feathered: the release's
+"jaw" mode without its face-parsing network. Without the landmark model, both come from the
+avatar's own face and mouth boxes (streamer.avatar.face) by the same rule, the landmarks it uses
+estimated from the boxes, and meta.json says which was used.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from streamer.avatar import landmarks
+from streamer.avatar.landmarks import Landmarker
 from streamer.avatar.model import Avatar, AvatarError
 
 if TYPE_CHECKING:
@@ -80,13 +83,60 @@ def crop_boxes(faces: np.ndarray, mouths: np.ndarray, size: tuple[int, int], bbo
     y2 = chin + extra_margin
     y1 = nose + bbox_shift - (chin - nose)
     x1, x2 = faces[:, 0], faces[:, 2]
-    boxes = np.stack([x1, y1, x2, y2], axis=1).round()
+    return _inside(np.stack([x1, y1, x2, y2], axis=1), w, h)
+
+
+def landmark_crop_boxes(points: np.ndarray, faces: np.ndarray, size: tuple[int, int], bbox_shift: int = 0,
+                        extra_margin: int = 10) -> np.ndarray:
+    """(N, 4) int32 crop boxes from (N, 68, 2) landmarks, by the release's rule: x from the
+    landmarks' extent, the bottom at the lowest landmark (+ extra_margin), the top as far above
+    the nose ridge (point 29, moved down by bbox_shift) as the bottom is below it. A frame whose
+    box would start above the frame takes its face box (`faces`) instead, as the release does."""
+    w, h = size
+    points = np.asarray(points, np.float64)
+    x1, x2 = points[..., 0].min(axis=1), points[..., 0].max(axis=1)
+    bottom = points[..., 1].max(axis=1)
+    ridge = points[:, landmarks.NOSE_RIDGE, 1] + bbox_shift
+    y1 = ridge - (bottom - ridge)
+    boxes = np.stack([x1, y1, x2, bottom], axis=1)
+    bad = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    boxes[bad] = np.asarray(faces, np.float64)[bad]
+    boxes[:, 3] += extra_margin
+    return _inside(boxes, w, h)
+
+
+def _inside(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
+    boxes = boxes.round()
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
     small = (boxes[:, 2] - boxes[:, 0] < 16) | (boxes[:, 3] - boxes[:, 1] < 16)
     if small.any():
         raise AvatarError(f"the face in frame {int(np.argmax(small))} is too small or off the frame for MuseTalk")
     return boxes.astype(np.int32)
+
+
+def landmark_jaw_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A 256x256 uint8 feathered mask in crop space: the lower face inside the jaw line, up to
+    the nose's lower edge, kept below half the crop's height (the part the model regenerates),
+    pulled in from the jaw line a little so that no background is blended."""
+    x1, y1, x2, y2 = (float(v) for v in crop)
+    scale = np.array([FACE / max(1.0, x2 - x1), FACE / max(1.0, y2 - y1)])
+    p = (np.asarray(points, np.float64) - (x1, y1)) * scale
+    outline = np.concatenate([p[landmarks.JAW], p[list(landmarks.NOSTRILS)]])
+    mask = np.zeros((FACE, FACE), np.float32)
+    cv2.fillPoly(mask, [np.round(outline * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    feather = FACE * 0.04
+    mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    mask[: FACE // 2] = 0.0
+    mask = cv2.GaussianBlur(mask, (0, 0), feather)
+    return _fade_border(mask, feather)
+
+
+def _fade_border(mask: np.ndarray, feather: float) -> np.ndarray:
+    """Fade `mask` to nothing at the crop's border, so the paste never shows the box; as uint8."""
+    ramp = np.clip(np.minimum(np.arange(FACE), np.arange(FACE)[::-1]) / (2 * feather), 0, 1).astype(np.float32)
+    mask = mask * ramp[:, None] * ramp[None, :]
+    return (mask * 255).round().astype(np.uint8)
 
 
 def jaw_mask(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
@@ -102,10 +152,7 @@ def jaw_mask(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     mask[: FACE // 2] = 0.0  # the upper face (eyes, nose) always stays the avatar's own
     feather = FACE * 0.05
     mask = cv2.GaussianBlur(mask, (0, 0), feather)
-    # Fade to nothing at the crop's border, so the paste never shows the box.
-    ramp = np.clip(np.minimum(np.arange(FACE), np.arange(FACE)[::-1]) / (2 * feather), 0, 1).astype(np.float32)
-    mask *= ramp[:, None] * ramp[None, :]
-    return (mask * 255).round().astype(np.uint8)
+    return _fade_border(mask, feather)
 
 
 def face_crops(avatar: Avatar, crops: np.ndarray, indices: range) -> np.ndarray:
@@ -118,23 +165,39 @@ def face_crops(avatar: Avatar, crops: np.ndarray, indices: range) -> np.ndarray:
 
 
 def prepare(avatar: Avatar, model: MuseTalkModel, bbox_shift: int = 0, extra_margin: int | None = None,
-            progress: Progress | None = None) -> MuseTalkAvatar:
-    """Compute and save `avatar`'s MuseTalk data for `model`'s version; returns it."""
+            progress: Progress | None = None, landmarker: Landmarker | None = None) -> MuseTalkAvatar:
+    """Compute and save `avatar`'s MuseTalk data for `model`'s version; returns it.
+
+    With a `landmarker` the crop boxes and masks follow 68 landmarks per frame (the release's
+    rule); without one they come from the avatar's face and mouth boxes. Raises AvatarError
+    (NoFaceError naming the frame) when the landmarker finds no face.
+    """
     t0 = time.perf_counter()
     version = model.version
     margin = DEFAULT_EXTRA_MARGIN[version] if extra_margin is None else extra_margin
-    crops = crop_boxes(avatar.faces, avatar.mouths, avatar.size, bbox_shift, margin)
-    masks = np.stack([jaw_mask(crops[i], avatar.mouths[i]) for i in range(len(avatar))])
-    latents = np.empty((len(avatar), 8, 32, 32), np.float16)
-    for start in range(0, len(avatar), ENCODE_CHUNK):
-        part = range(start, min(len(avatar), start + ENCODE_CHUNK))
+    n = len(avatar)
+    steps = 3 * n if landmarker else n  # finding the landmarks counts twice as much as the latents
+    if landmarker is not None:
+        faces, points = landmarker.track(avatar.frames, f"avatar {avatar.id}",
+                                         progress=(lambda done, _: progress(done, steps)) if progress else None)
+        crops = landmark_crop_boxes(points, faces, avatar.size, bbox_shift, margin)
+        masks = np.stack([landmark_jaw_mask(crops[i], points[i]) for i in range(n)])
+        how = {"landmarks": "dlib-68", "mask": "jaw-landmarks"}
+    else:
+        crops = crop_boxes(avatar.faces, avatar.mouths, avatar.size, bbox_shift, margin)
+        masks = np.stack([jaw_mask(crops[i], avatar.mouths[i]) for i in range(n)])
+        how = {"landmarks": None, "mask": "jaw-boxes"}
+    latents = np.empty((n, 8, 32, 32), np.float16)
+    for start in range(0, n, ENCODE_CHUNK):
+        part = range(start, min(n, start + ENCODE_CHUNK))
         latents[part.start:part.stop] = model.encode_reference(face_crops(avatar, crops, part))
         if progress:
-            progress(part.stop, len(avatar))
+            progress(steps - n + part.stop, steps)
     data = MuseTalkAvatar(version, crops, masks, latents)
     took = time.perf_counter() - t0
-    save(avatar, data, {"bbox_shift": bbox_shift, "extra_margin": margin, "mask": "jaw", "seconds": round(took, 2)})
-    log.info("avatar %s prepared for MuseTalk %s: %d frames in %.1f s", avatar.id, version, len(avatar), took)
+    save(avatar, data, {"bbox_shift": bbox_shift, "extra_margin": margin, **how, "seconds": round(took, 2)})
+    log.info("avatar %s prepared for MuseTalk %s (%s): %d frames in %.1f s", avatar.id, version,
+             "68 landmarks" if landmarker else "face boxes", n, took)
     return data
 
 
@@ -182,10 +245,10 @@ def load(avatar: Avatar, version: str) -> MuseTalkAvatar | None:
     return MuseTalkAvatar(version, crops, masks, latents)
 
 
-def ensure(avatar: Avatar, model: MuseTalkModel) -> MuseTalkAvatar:
+def ensure(avatar: Avatar, model: MuseTalkModel, landmarker: Landmarker | None = None) -> MuseTalkAvatar:
     """The avatar's saved data for `model`, prepared now (and saved) if it is missing."""
     data = load(avatar, model.version)
     if data is None:
         log.info("avatar %s has no MuseTalk %s data yet; preparing it now", avatar.id, model.version)
-        data = prepare(avatar, model)
+        data = prepare(avatar, model, landmarker=landmarker)
     return data

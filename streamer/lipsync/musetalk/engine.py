@@ -98,8 +98,10 @@ class MuseTalkEngine(LipsyncEngine):
 
     name = "musetalk"
 
-    def __init__(self, model, batch: int = 8, max_batch: int | None = None, wait_s: float = 0.25):
+    def __init__(self, model, batch: int = 8, max_batch: int | None = None, wait_s: float = 0.25,
+                 landmarker=None):
         self.model, self.batch = model, batch
+        self.landmarker = landmarker  # for avatars prepared on first use (streamer.avatar.landmarks)
         self.batcher = Batcher(model, max_batch or 4 * batch)
         self.wait_s = wait_s
         self._avatars: dict[tuple[str, str], MuseTalkAvatar] = {}
@@ -119,7 +121,7 @@ class MuseTalkEngine(LipsyncEngine):
         with self._lock:
             data = self._avatars.get(key)
             if data is None or len(data) != len(avatar):
-                data = self._avatars[key] = mt_avatar.ensure(avatar, self.model)
+                data = self._avatars[key] = mt_avatar.ensure(avatar, self.model, self.landmarker)
             return data
 
     def open(self, avatar: Avatar, realtime: bool = True) -> LipStream:
