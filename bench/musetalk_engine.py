@@ -1,5 +1,6 @@
-"""The MuseTalk engine end to end: paste-back cost at 1080x1920, and how many 25 fps lives one
-engine sustains when they all speak at once (Whisper features + UNet + VAE + paste-back, with
+"""The MuseTalk engine end to end: avatar preparation (landmarks, face parsing, latents) and
+paste-back cost at 1080x1920, and how many 25 fps lives one engine sustains when they all speak
+at once (Whisper features + UNet + VAE + paste-back, with
 the worker's batcher merging the lives' groups).
 
 On CUDA: MuseTalk's full-size networks with random weights (bench.musetalk_model builds them),
@@ -23,6 +24,7 @@ import torch
 
 from bench.musetalk_model import full_size_model
 from streamer.avatar.default import ensure_default_avatar
+from streamer.avatar.landmarks import landmarker_for
 from streamer.avatar.model import Avatar
 from streamer.avatar.store import load_avatar
 from streamer.compositor import Canvas
@@ -30,6 +32,7 @@ from streamer.frames import SAMPLES_PER_VIDEO_FRAME, SPEECH, Tick
 from streamer.lipsync.musetalk import MuseTalkModel, write_tiny_release
 from streamer.lipsync.musetalk import avatar as mt_avatar
 from streamer.lipsync.musetalk.engine import MuseTalkEngine
+from streamer.lipsync.musetalk.parsing import BiSeNet, FaceParser
 
 
 def tall_avatar(base: Avatar, folder: Path) -> Avatar:
@@ -74,15 +77,45 @@ def main() -> None:
         avatar = tall_avatar(load_avatar(work / "avatars", "default"), work / "avatars" / "tall")
         avatar.frames = avatar.frames[:8]
         avatar.faces, avatar.mouths = avatar.faces[:8], avatar.mouths[:8]
-        t0 = time.perf_counter()
         engine = MuseTalkEngine(model, batch=args.batch)
-        data = mt_avatar.prepare(avatar, model)
-        print(f"avatar preparation (8 frames of 1080x1920): {time.perf_counter() - t0:.2f} s")
+        data = preparation(avatar, model, work / "models")
         paste(engine, avatar, data)
         for lives in (int(n) for n in args.lives.split(",")):
             throughput(engine, avatar, lives, args.seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def preparation(avatar: Avatar, model: MuseTalkModel, models_dir: Path):
+    """Avatar preparation with landmarks (dlib) and face parsing (full-size BiSeNet, random
+    weights: the speed of the real one), timed per part."""
+    landmarker, where = landmarker_for(models_dir)
+    torch.manual_seed(0)
+    parser = FaceParser(BiSeNet().to(model.device, model.dtype).eval(), model.device, model.dtype)
+    n = len(avatar)
+    if landmarker is not None:
+        t0 = time.perf_counter()
+        landmarker.track(avatar.frames, "bench")
+        print(f"face landmarks (dlib) at 1080x1920: {1000 * (time.perf_counter() - t0) / n:.1f} ms per frame")
+    else:
+        print(f"face landmarks: none ({where})")
+    boxes = [(int(x1), int(y1), int(x2), int(y2)) for x1, y1, x2, y2 in avatar.faces]
+    crops = [f[y1:y2, x1:x2] for f, (x1, y1, x2, y2) in zip(avatar.frames, boxes)]
+    parser.labels(crops[:1])  # warm-up
+    sync(model)
+    t0 = time.perf_counter()
+    parser.labels(crops)
+    sync(model)
+    print(f"face parsing (BiSeNet 512x512): {1000 * (time.perf_counter() - t0) / n:.1f} ms per frame")
+    t0 = time.perf_counter()
+    data = mt_avatar.prepare(avatar, model, landmarker=landmarker, parser=parser)
+    print(f"avatar preparation in all ({n} frames of 1080x1920): {time.perf_counter() - t0:.2f} s")
+    return data
+
+
+def sync(model: MuseTalkModel) -> None:
+    if model.device.type == "cuda":
+        torch.cuda.synchronize(model.device)
 
 
 def paste(engine: MuseTalkEngine, avatar: Avatar, data) -> None:

@@ -84,6 +84,7 @@ def build_parser(api: bool = True) -> argparse.ArgumentParser:
     md.add_argument("--version", choices=("v15", "v1", "all"), default="v15", help="MuseTalk version (default v15)")
     md.add_argument("--mirror", metavar="URL", help="Hugging Face mirror, e.g. https://hf-mirror.com "
                     "(else $HF_ENDPOINT or huggingface.co)")
+    md.add_argument("--required-only", action="store_true", help="skip the optional face-parsing weights")
     from transcriber.cli import add_commands as add_transcriber
 
     add_transcriber(sub)
@@ -188,7 +189,7 @@ def _models(args, settings: Settings) -> int:
     hint = f"{weights.FETCH_HINT} --version {args.version} --models-dir {folder}"
     if args.models_command == "download":
         for version in versions:
-            weights.download(folder, version, mirror=args.mirror)
+            weights.download(folder, version, mirror=args.mirror, optional=not args.required_only)
             print(f"musetalk {version}: complete in {folder}")
         return 0
     print(f"models folder: {folder.resolve()}")
@@ -196,12 +197,13 @@ def _models(args, settings: Settings) -> int:
     complete = {}
     for version in weights.VERSIONS:
         rows = weights.check(folder, version)
-        lacking = sum(1 for _, ok in rows if not ok)
+        lacking = sum(1 for f, ok in rows if not ok and not f.optional)
         complete[version] = not lacking
         print(f"musetalk {version}: " + ("complete" if not lacking else f"incomplete, {lacking} required "
                                          f"file{'s' if lacking > 1 else ''} missing"))
         for f, ok in rows:
-            print(f"  {'present' if ok else 'missing':<8} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
+            state = ("present" if ok else "missing") + (" (optional)" if f.optional else "")
+            print(f"  {state:<18} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
     from streamer.avatar.landmarks import landmarker_for
 
     landmarker, where = landmarker_for(folder)

@@ -223,14 +223,19 @@ def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "para
     from streamer.avatar.prepare import prepare_avatar
     from streamer.avatar.store import load_avatar
 
-    model = landmarker = None
+    model = landmarker = parser = None
     if engine == "musetalk":
         from streamer.avatar.landmarks import landmarker_for
         from streamer.lipsync import load_musetalk_model
+        from streamer.lipsync.musetalk.parsing import WEIGHTS, FaceParser
 
         model = load_musetalk_model(settings)
         landmarker, where = landmarker_for(settings.models_dir)
         print(f"face landmarks: {where}" if landmarker else f"face landmarks: none, using face boxes ({where})",
+              file=sys.stderr)
+        parser = FaceParser.load(settings.models_dir, model.device, model.dtype)
+        print(f"face parsing: {settings.models_dir / WEIGHTS}" if parser else
+              f"face parsing: none ({settings.models_dir / WEIGHTS} is missing), the mask follows the jaw line",
               file=sys.stderr)
     path = prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
                           progress=ProgressBar(f"preparing {avatar_id}"))
@@ -238,5 +243,6 @@ def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "para
         from streamer.lipsync.musetalk import avatar as mt_avatar
 
         mt_avatar.prepare(load_avatar(settings.avatars_dir, avatar_id), model, bbox_shift, extra_margin,
-                          progress=ProgressBar(f"MuseTalk {model.version} crops and latents"), landmarker=landmarker)
+                          progress=ProgressBar(f"MuseTalk {model.version} crops, masks and latents"),
+                          landmarker=landmarker, parser=parser)
     return path

@@ -22,15 +22,12 @@ def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
 
         return ParametricEngine()
     if name == "musetalk":
-        from streamer.avatar.landmarks import landmarker_for
         from streamer.lipsync.musetalk.engine import MuseTalkEngine
 
         settings = settings or _default_settings()
         model = load_musetalk_model(settings)
-        landmarker, where = landmarker_for(settings.models_dir)
-        if landmarker is None:
-            log.warning("MuseTalk avatars will be cropped from face boxes, not landmarks: %s", where)
-        return MuseTalkEngine(model, batch=settings.musetalk_batch, landmarker=landmarker)
+        landmarker, parser = preparation_tools(model, settings.models_dir)
+        return MuseTalkEngine(model, batch=settings.musetalk_batch, landmarker=landmarker, parser=parser)
     raise LipsyncError(f"unknown lipsync engine {name!r} (known: {', '.join(ENGINES)})")
 
 
@@ -45,6 +42,21 @@ def load_musetalk_model(settings: Settings | None = None):
                            f"(pip install 'livehost[musetalk]'): {e}") from None
     return MuseTalkModel.load(settings.models_dir, settings.musetalk_version,
                               device=settings.musetalk_device or None, dtype=settings.musetalk_dtype or None)
+
+
+def preparation_tools(model, models_dir):
+    """(landmarker or None, face parser or None) for preparing avatars for `model`; each absence
+    is logged with its reason (preparation then uses face boxes, a landmark mask)."""
+    from streamer.avatar.landmarks import landmarker_for
+    from streamer.lipsync.musetalk.parsing import FaceParser
+
+    landmarker, where = landmarker_for(models_dir)
+    if landmarker is None:
+        log.warning("MuseTalk avatars will be cropped from face boxes, not landmarks: %s", where)
+    parser = FaceParser.load(models_dir, model.device, model.dtype)
+    if parser is None:
+        log.info("no face-parsing weights in %s: MuseTalk masks follow the jaw line", models_dir)
+    return landmarker, parser
 
 
 def _default_settings() -> Settings:

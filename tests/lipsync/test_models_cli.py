@@ -26,9 +26,11 @@ def test_check_on_a_complete_release_exits_0_and_lists_every_file(release):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "parametric: ready" in p.stdout
     assert "musetalk v15: complete" in p.stdout
-    assert f"present  {release / 'musetalkV15' / 'unet.pth'}" in p.stdout
+    assert f"present            {release / 'musetalkV15' / 'unet.pth'}" in p.stdout
     assert "huggingface stabilityai/sd-vae-ft-mse diffusion_pytorch_model.bin" in p.stdout
     assert "dwpose" not in p.stdout  # dlib's landmarks serve instead
+    assert f"missing (optional) {release / 'face-parse-bisent' / '79999_iter.pth'}" in p.stdout
+    assert "huggingface ManyOtherFunctions/face-parse-bisent 79999_iter.pth" in p.stdout
     assert "face landmarks (MuseTalk avatar preparation): dlib 68 points, " in p.stdout
 
 
@@ -48,7 +50,7 @@ def test_check_of_a_version_that_is_not_there_exits_1_with_the_fetch_command(rel
     p = livehost("check", "--models-dir", str(release), "--version", "v1")
     assert p.returncode == 1
     assert "musetalk v1: incomplete, 2 required files missing" in p.stdout
-    assert f"missing  {release / 'musetalk' / 'pytorch_model.bin'}" in p.stdout
+    assert f"missing            {release / 'musetalk' / 'pytorch_model.bin'}" in p.stdout
     assert "huggingface TMElyralab/MuseTalk musetalk/pytorch_model.bin" in p.stdout
     assert f"livehost models download --version v1 --models-dir {release}" in p.stdout
     assert livehost("check", "--models-dir", str(release), "--version", "all").returncode == 1
@@ -59,7 +61,7 @@ def test_check_on_an_empty_folder_exits_1_naming_each_path(tmp_path):
     assert p.returncode == 1
     assert "musetalk v15: incomplete, 7 required files missing" in p.stdout
     for name in ("musetalkV15/musetalk.json", "sd-vae/diffusion_pytorch_model.bin", "whisper/config.json"):
-        assert f"missing  {tmp_path / name}" in p.stdout
+        assert f"missing            {tmp_path / name}" in p.stdout
 
 
 def test_download_without_network_fails_in_one_line_and_leaves_nothing(tmp_path):

@@ -12,11 +12,12 @@ crop). They live in `<avatar>/musetalk/<version>/`:
 The boxes follow MuseTalk's rule on 68 face landmarks per frame (streamer.avatar.landmarks, dlib's
 predictor in place of the release's DWPose, same point layout): x spans the landmarks, the bottom
 is the lowest landmark plus `extra_margin`, and the top is as far above the nose ridge as the
-bottom is below it (`bbox_shift` moves the ridge; positive opens the mouth more). The mask is the
-lower face inside the jaw line, below the nose and below half the crop, feathered: the release's
-"jaw" mode without its face-parsing network. Without the landmark model, both come from the
-avatar's own face and mouth boxes (streamer.avatar.face) by the same rule, the landmarks it uses
-estimated from the boxes, and meta.json says which was used.
+bottom is below it (`bbox_shift` moves the ridge; positive opens the mouth more). The mask, in
+the release's "jaw" spirit, is the lower face below half the crop, feathered: from the face-parsing
+network's labels when its weights are there (musetalk.parsing: skin, mouth and lips, not the
+nose), else the region inside the landmarks' jaw line and below the nose. Without the landmark
+model the crop and mask come from the avatar's own face and mouth boxes (streamer.avatar.face),
+with the landmarks the rule needs estimated from the boxes. meta.json says which was used.
 """
 from __future__ import annotations
 
@@ -40,10 +41,12 @@ from streamer.avatar.model import Avatar, AvatarError
 
 if TYPE_CHECKING:
     from streamer.lipsync.musetalk.model import MuseTalkModel
+    from streamer.lipsync.musetalk.parsing import FaceParser
 
 log = logging.getLogger("livehost.musetalk")
 
 FACE = 256  # the model's face size
+SKIN, NOSE, MOUTH, UPPER_LIP, LOWER_LIP = 1, 10, 11, 12, 13  # face-parsing labels (musetalk.parsing)
 FORMAT = 1
 # Defaults of the release: 1.5 extends the crop 10 px below the chin and does not shift it.
 DEFAULT_EXTRA_MARGIN = {"v15": 10, "v1": 0}
@@ -139,6 +142,35 @@ def _fade_border(mask: np.ndarray, feather: float) -> np.ndarray:
     return (mask * 255).round().astype(np.uint8)
 
 
+def blend_box(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The square the parser looks at: 1.5x the crop's longer side around its centre (the
+    release's blend box), clipped to the frame of `size` (w, h). int32 x1, y1, x2, y2."""
+    x1, y1, x2, y2 = (float(v) for v in crop)
+    half = int(max(x2 - x1, y2 - y1) // 2 * 1.5)
+    cx, cy = int((x1 + x2) // 2), int((y1 + y2) // 2)
+    w, h = size
+    return np.array([max(0, cx - half), max(0, cy - half), min(w, cx + half), min(h, cy + half)], np.int32)
+
+
+def parsing_mask(labels: np.ndarray, crop: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A 256x256 uint8 feathered mask in `crop` space from a face-parsing label map of the frame
+    region `box` (musetalk.parsing): the release's "jaw" idea, i.e. skin, mouth and lips, minus
+    the nose and a margin around it, pulled in from the face's outline, below half the crop only."""
+    bx1, by1, bx2, by2 = (int(v) for v in box)
+    region = cv2.resize(labels, (bx2 - bx1, by2 - by1), interpolation=cv2.INTER_NEAREST)
+    x1, y1, x2, y2 = (int(v) for v in crop)
+    inside = region[y1 - by1:y2 - by1, x1 - bx1:x2 - bx1]
+    inside = cv2.resize(inside, (FACE, FACE), interpolation=cv2.INTER_NEAREST)
+    face = np.isin(inside, (SKIN, MOUTH, UPPER_LIP, LOWER_LIP)).astype(np.uint8)
+    nose = cv2.dilate((inside == NOSE).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (25, 25)))
+    lips = np.isin(inside, (MOUTH, UPPER_LIP, LOWER_LIP)).astype(np.uint8)
+    face = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))  # off the outline
+    mask = ((face & (1 - nose)) | lips).astype(np.float32)
+    mask[: FACE // 2] = 0.0
+    feather = FACE * 0.04
+    return _fade_border(cv2.GaussianBlur(mask, (0, 0), feather), feather)
+
+
 def jaw_mask(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     """A 256x256 uint8 feathered mask of the lower face in crop space: an ellipse around the
     mouth reaching the jaw, kept below half the crop's height, soft at every edge."""
@@ -165,21 +197,33 @@ def face_crops(avatar: Avatar, crops: np.ndarray, indices: range) -> np.ndarray:
 
 
 def prepare(avatar: Avatar, model: MuseTalkModel, bbox_shift: int = 0, extra_margin: int | None = None,
-            progress: Progress | None = None, landmarker: Landmarker | None = None) -> MuseTalkAvatar:
+            progress: Progress | None = None, landmarker: Landmarker | None = None,
+            parser: FaceParser | None = None) -> MuseTalkAvatar:
     """Compute and save `avatar`'s MuseTalk data for `model`'s version; returns it.
 
-    With a `landmarker` the crop boxes and masks follow 68 landmarks per frame (the release's
-    rule); without one they come from the avatar's face and mouth boxes. Raises AvatarError
+    With a `landmarker` the crop boxes follow 68 landmarks per frame (the release's rule); without
+    one they come from the avatar's face and mouth boxes. The mask comes from face parsing with a
+    `parser`, else from the landmarks' jaw line, else from the mouth box. Raises AvatarError
     (NoFaceError naming the frame) when the landmarker finds no face.
     """
     t0 = time.perf_counter()
     version = model.version
     margin = DEFAULT_EXTRA_MARGIN[version] if extra_margin is None else extra_margin
     n = len(avatar)
-    steps = 3 * n if landmarker else n  # finding the landmarks counts twice as much as the latents
+    # Progress in frame-steps: landmarks count 2 per frame (find + fit), parsing and latents 1 each.
+    steps = n * (1 + (2 if landmarker else 0) + (1 if parser else 0))
+    done = 0
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress:
+            progress(done, steps)
+
     if landmarker is not None:
         faces, points = landmarker.track(avatar.frames, f"avatar {avatar.id}",
-                                         progress=(lambda done, _: progress(done, steps)) if progress else None)
+                                         progress=(lambda k, _: progress(k, steps)) if progress else None)
+        done = 2 * n
         crops = landmark_crop_boxes(points, faces, avatar.size, bbox_shift, margin)
         masks = np.stack([landmark_jaw_mask(crops[i], points[i]) for i in range(n)])
         how = {"landmarks": "dlib-68", "mask": "jaw-landmarks"}
@@ -187,17 +231,25 @@ def prepare(avatar: Avatar, model: MuseTalkModel, bbox_shift: int = 0, extra_mar
         crops = crop_boxes(avatar.faces, avatar.mouths, avatar.size, bbox_shift, margin)
         masks = np.stack([jaw_mask(crops[i], avatar.mouths[i]) for i in range(n)])
         how = {"landmarks": None, "mask": "jaw-boxes"}
+    if parser is not None:
+        for start in range(0, n, ENCODE_CHUNK):
+            part = range(start, min(n, start + ENCODE_CHUNK))
+            boxes = [blend_box(crops[i], avatar.size) for i in part]
+            labels = parser.labels([avatar.frames[i][b[1]:b[3], b[0]:b[2]] for i, b in zip(part, boxes)])
+            for k, i in enumerate(part):
+                masks[i] = parsing_mask(labels[k], crops[i], boxes[k])
+            advance(len(part))
+        how["mask"] = "parsing"
     latents = np.empty((n, 8, 32, 32), np.float16)
     for start in range(0, n, ENCODE_CHUNK):
         part = range(start, min(n, start + ENCODE_CHUNK))
         latents[part.start:part.stop] = model.encode_reference(face_crops(avatar, crops, part))
-        if progress:
-            progress(steps - n + part.stop, steps)
+        advance(len(part))
     data = MuseTalkAvatar(version, crops, masks, latents)
     took = time.perf_counter() - t0
     save(avatar, data, {"bbox_shift": bbox_shift, "extra_margin": margin, **how, "seconds": round(took, 2)})
-    log.info("avatar %s prepared for MuseTalk %s (%s): %d frames in %.1f s", avatar.id, version,
-             "68 landmarks" if landmarker else "face boxes", n, took)
+    log.info("avatar %s prepared for MuseTalk %s (crop from %s, %s mask): %d frames in %.1f s", avatar.id, version,
+             "68 landmarks" if landmarker else "face boxes", how["mask"], n, took)
     return data
 
 
@@ -245,10 +297,11 @@ def load(avatar: Avatar, version: str) -> MuseTalkAvatar | None:
     return MuseTalkAvatar(version, crops, masks, latents)
 
 
-def ensure(avatar: Avatar, model: MuseTalkModel, landmarker: Landmarker | None = None) -> MuseTalkAvatar:
+def ensure(avatar: Avatar, model: MuseTalkModel, landmarker: Landmarker | None = None,
+           parser: FaceParser | None = None) -> MuseTalkAvatar:
     """The avatar's saved data for `model`, prepared now (and saved) if it is missing."""
     data = load(avatar, model.version)
     if data is None:
         log.info("avatar %s has no MuseTalk %s data yet; preparing it now", avatar.id, model.version)
-        data = prepare(avatar, model, landmarker=landmarker)
+        data = prepare(avatar, model, landmarker=landmarker, parser=parser)
     return data

@@ -99,9 +99,10 @@ class MuseTalkEngine(LipsyncEngine):
     name = "musetalk"
 
     def __init__(self, model, batch: int = 8, max_batch: int | None = None, wait_s: float = 0.25,
-                 landmarker=None):
+                 landmarker=None, parser=None):
         self.model, self.batch = model, batch
-        self.landmarker = landmarker  # for avatars prepared on first use (streamer.avatar.landmarks)
+        # For avatars prepared on first use: streamer.avatar.landmarks, musetalk.parsing (or None).
+        self.landmarker, self.parser = landmarker, parser
         self.batcher = Batcher(model, max_batch or 4 * batch)
         self.wait_s = wait_s
         self._avatars: dict[tuple[str, str], MuseTalkAvatar] = {}
@@ -121,7 +122,7 @@ class MuseTalkEngine(LipsyncEngine):
         with self._lock:
             data = self._avatars.get(key)
             if data is None or len(data) != len(avatar):
-                data = self._avatars[key] = mt_avatar.ensure(avatar, self.model, self.landmarker)
+                data = self._avatars[key] = mt_avatar.ensure(avatar, self.model, self.landmarker, self.parser)
             return data
 
     def open(self, avatar: Avatar, realtime: bool = True) -> LipStream:

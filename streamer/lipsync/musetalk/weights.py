@@ -38,6 +38,7 @@ class WeightFile:
     repo: str  # Hugging Face repository id
     remote: str  # file name inside that repository
     size_hint: str
+    optional: bool = False
     alternatives: tuple[Path, ...] = field(default=())
 
     @property
@@ -54,9 +55,9 @@ def _check_version(version: str) -> None:
 
 
 def required_files(version: str) -> list[WeightFile]:
-    """Every file of `version`'s release that livehost uses. (The release's face-parsing and
-    DWPose weights are not among them: avatar preparation takes its 68 landmarks from dlib, see
-    streamer.avatar.landmarks.)"""
+    """Every file of `version`'s release that livehost uses, the required ones first, then the
+    optional face parsing (a better blending mask when present). The release's DWPose is not
+    among them: avatar preparation takes its 68 landmarks from dlib (streamer.avatar.landmarks)."""
     _check_version(version)
     folder, weights = _UNET[version]
     muse = "TMElyralab/MuseTalk"
@@ -74,6 +75,8 @@ def required_files(version: str) -> list[WeightFile]:
                    "151 MB", alternatives=(Path("whisper/model.safetensors"),)),
         WeightFile(Path("whisper/preprocessor_config.json"), "Whisper feature extractor", whisper,
                    "preprocessor_config.json", "185 KB"),
+        WeightFile(Path("face-parse-bisent/79999_iter.pth"), "face parsing (BiSeNet), for the blending mask",
+                   "ManyOtherFunctions/face-parse-bisent", "79999_iter.pth", "53 MB", optional=True),
     ]
 
 
@@ -83,14 +86,15 @@ def check(models_dir: Path, version: str) -> list[tuple[WeightFile, bool]]:
 
 
 def missing_required(models_dir: Path, version: str) -> list[WeightFile]:
-    return [f for f, ok in check(models_dir, version) if not ok]
+    return [f for f, ok in check(models_dir, version) if not ok and not f.optional]
 
 
 Progress = Callable[[int, int], None]
 
 
-def download(models_dir: Path, version: str, mirror: str | None = None, progress: Progress | None = None) -> None:
-    """Fetch the files of `version` that are missing.
+def download(models_dir: Path, version: str, mirror: str | None = None, progress: Progress | None = None,
+             optional: bool = True) -> None:
+    """Fetch the files of `version` that are missing (the optional ones too unless told not to).
 
     `mirror` is a Hugging Face endpoint such as https://hf-mirror.com. Each file is downloaded
     into a temporary folder under `models_dir` and renamed into place, so an interrupted or failed
@@ -102,7 +106,7 @@ def download(models_dir: Path, version: str, mirror: str | None = None, progress
     except ImportError:
         raise LipsyncError("downloading needs huggingface_hub: pip install 'livehost[musetalk]'") from None
     models_dir = Path(models_dir)
-    todo = [f for f, ok in check(models_dir, version) if not ok]
+    todo = [f for f, ok in check(models_dir, version) if not ok and (optional or not f.optional)]
     if progress:
         progress(0, len(todo))
     if not todo:
