@@ -146,9 +146,10 @@ class LiveRunner:
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
     def _finish(self, status: str, error: str | None = None, position: dict | None = None) -> None:
-        values = {"status": status, "ended_at": utcnow()}
-        if status == "queued":
+        if status == "queued":  # handed back: another worker takes it from the queue
             values = {"status": "queued", "enqueued_at": None, "worker": None}
+        else:
+            values = {"status": status, "ended_at": utcnow()}
         if error is not None:
             values["last_error"] = error[:2000]
         if position is not None:

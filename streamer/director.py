@@ -58,8 +58,6 @@ class Action:
 class Lines:
     """Fixed sentences with the Reply interface (operator `say`, scripted fallbacks)."""
 
-    source = "say"
-
     def __init__(self, text: str, comment_id: int | None = None, source: str = "say"):
         self._left = deque(split_sentences(text))
         self._said: list[str] = []

@@ -116,18 +116,22 @@ class Player(threading.Thread):
     `audio`: (arrived time.time(), pts s, rms) per decoded audio frame; `video`: (arrived, pts s,
     crop of `box` from the Y plane, or None). Start it before the publisher; stop() ends it."""
 
-    def __init__(self, url: str, box: tuple[int, int, int, int] | None = None, timeout: float = 20.0):
+    def __init__(self, url: str, box: tuple[int, int, int, int] | None = None, timeout: float = 20.0,
+                 probe_s: float = 0.0):
         super().__init__(name="player", daemon=True)
         self.url, self.box, self.timeout = url, box, timeout
+        # No probing is lowest latency but takes only the streams of the first packets; a
+        # stream that starts with audio needs `probe_s` to find its video too.
+        self.options = ({"analyzeduration": str(int(probe_s * 1e6))} if probe_s else
+                        {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"})
         self.audio: list[tuple[float, float, float]] = []
         self.video: list[tuple[float, float, np.ndarray | None]] = []
         self.audio_rate = 0
         self._halt = threading.Event()
 
     def run(self) -> None:
-        options = {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"}
         try:
-            with av.open(self.url, timeout=(self.timeout, 10.0), options=options) as c:
+            with av.open(self.url, timeout=(self.timeout, 10.0), options=self.options) as c:
                 for packet in c.demux():
                     if self._halt.is_set():
                         return

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from backend import audit, secrets
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
-from backend.models import PLATFORMS, Room
+from backend.errors import ApiError
+from backend.models import PLATFORMS, LiveSession, Room
+from backend.resources.control import ACTIVE
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms")
 
@@ -167,3 +169,43 @@ def delete_room(room_id: int):
     audit.record("room.delete", f"room:{room.id}", name=room.name)
     s.delete(room)
     s.commit()
+
+
+class TestPushIn(Model):
+    seconds: float = Field(3.0, ge=1, le=10, description="how long to push the test card")
+
+
+class TestPushOut(Out):
+    url: str = Field(description="where it went, the stream key masked")
+    seconds: float = Field(description="media pushed")
+    connect_ms: int = Field(description="until the RTMP server accepted the stream")
+
+
+@route(bp, "POST", "/<int:room_id>/test-push", roles=OPERATE, body=TestPushIn, response=TestPushOut,
+       errors={409: "the room is live now", 502: "the RTMP server could not be reached, refused or dropped the stream"})
+def test_push_room(room_id: int, body: TestPushIn):
+    """Push a few seconds of a test card (colour bars, a tone) to the room's RTMP URL with the
+    lives' encoder settings, to check the address and key before going live. Takes as long as
+    the push."""
+    from streamer.output.sink import SinkError
+    from streamer.output.testcard import push_test_card
+    from streamer.settings import Settings
+
+    s = db()
+    room = get_or_404(s, Room, room_id, "room")
+    busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == room.id, LiveSession.status.in_(ACTIVE))
+                    .limit(1))
+    if busy is not None:
+        raise ApiError(409, "room_busy", f"room {room.id} is in use by session {busy}: a test push would cut into it")
+    key = secrets.decrypt(room.stream_key_enc)
+    url = f"{room.server_url}/{key}" if key else room.server_url
+    s.rollback()  # hold no transaction open during the push
+    try:
+        result = push_test_card(url, Settings.load(), body.seconds)
+    except SinkError as e:
+        audit.record("room.test_push", f"room:{room_id}", ok=False, error=str(e))
+        s.commit()
+        raise ApiError(502, "push_failed", f"test push failed: {e}") from None
+    audit.record("room.test_push", f"room:{room_id}", ok=True, seconds=result.seconds)
+    s.commit()
+    return TestPushOut(url=result.url, seconds=result.seconds, connect_ms=result.connect_ms)

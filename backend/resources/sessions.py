@@ -20,6 +20,7 @@ from backend.models import SESSION_STATES, LiveSession
 from backend.resources import control, events
 from backend.resources.control import ACTIVE, TERMINAL
 from backend.resources.schedules import Id, check_refs
+from backend.resources.workers import announced
 from streamer.control.bus import BusError
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
@@ -120,19 +121,14 @@ def queue_position(s, live: LiveSession) -> int:
 
 def free_slots() -> int | None:
     """Free live slots over the workers that announce themselves in Redis; None without Redis."""
-    client = current_app.extensions.get("livehost.redis")
-    if client is None:
+    if current_app.extensions.get("livehost.redis") is None:
         return None
     try:
-        free = 0
-        for k in client.scan_iter("livehost:worker:*", count=100):
-            slots, running = client.hmget(k, "slots", "running")
-            if slots is not None and running is not None:
-                free += max(0, int(slots) - int(running))
-        return free
-    except (redis.RedisError, ValueError) as e:
+        workers, readable = announced()
+    except redis.RedisError as e:
         log.warning("cannot read worker capacity: %s", e)
         return None
+    return sum(max(0, w.slots - w.running) for w in workers) if readable else None
 
 
 def estimated_wait(s, position: int) -> float | None:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app
 from pydantic import Field
 
 from backend.api import ANYONE, Out, route
+from backend.errors import ApiError
 
 bp = Blueprint("workers", __name__, url_prefix="/api")
 log = logging.getLogger("livehost.api")
@@ -25,20 +26,27 @@ class WorkerOut(Out):
        errors={503: "Redis is unreachable"})
 def list_workers():
     """Workers and their load (empty without Redis: the embedded default runs no workers)."""
+    try:
+        workers, _ = announced()
+    except redis.RedisError as e:
+        raise ApiError(503, "unavailable", f"Redis is unreachable: {e}") from None
+    return [w.model_dump(mode="json") for w in workers]
+
+
+def announced() -> tuple[list[WorkerOut], bool]:
+    """The workers announced in Redis, by name, and whether every announcement was readable
+    (an unreadable one is logged and left out). No Redis: ([], True). Raises RedisError."""
     client = current_app.extensions.get("livehost.redis")
     if client is None:
-        return []
-    out = []
-    try:
-        for key in sorted(client.scan_iter("livehost:worker:*", count=100)):
-            raw = client.hgetall(key)
-            name = (key.decode() if isinstance(key, bytes) else key).split(":", 2)[2]
-            try:
-                out.append(WorkerOut(name=name, slots=int(raw[b"slots"]), running=int(raw[b"running"]),
-                                     updated_at=float(raw[b"updated_at"])))
-            except (KeyError, ValueError):
-                log.warning("worker %s announced something unreadable; skipped", name)
-    except redis.RedisError as e:
-        from backend.errors import ApiError
-        raise ApiError(503, "unavailable", f"Redis is unreachable: {e}") from None
-    return [w.model_dump(mode="json") for w in out]
+        return [], True
+    out, readable = [], True
+    for key in sorted(client.scan_iter("livehost:worker:*", count=100)):
+        raw = client.hgetall(key)
+        name = (key.decode() if isinstance(key, bytes) else key).split(":", 2)[2]
+        try:
+            out.append(WorkerOut(name=name, slots=int(raw[b"slots"]), running=int(raw[b"running"]),
+                                 updated_at=float(raw[b"updated_at"])))
+        except (KeyError, ValueError):
+            log.warning("worker %s announced something unreadable; skipped", name)
+            readable = False
+    return out, readable

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { mount } from '@vue/test-utils'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import { installFakeFetch, jsonError } from './fakeFetch'
 import RoomForm from '@/components/RoomForm.vue'
 import { setLocale } from '@/i18n'
 import type { Room } from '@/api/types'
@@ -82,5 +83,45 @@ describe('RoomForm platform presets', () => {
     const w = mount(RoomForm, { props: { errors: { 'settings.interrupt_gap_ms': 'Input should be greater than or equal to 0' } } })
     await settle()
     expect(w.text()).toContain('Input should be greater than or equal to 0')
+  })
+})
+
+describe('RoomForm test push', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  const saved: Room = {
+    id: 3, name: 'Live', platform: 'custom', server_url: 'rtmp://ingest.example.com/live', stream_key: '****9f2a',
+    settings: {}, created_at: '2030-01-01T00:00:00Z',
+  }
+
+  it('is not offered before the room is saved', () => {
+    const w = form()
+    expect(w.get('[data-test="room-test-push"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('pushes the saved room and says where it went', async () => {
+    setLocale('en')
+    const { calls } = installFakeFetch({
+      'POST /api/rooms/3/test-push': () => ({ body: { url: 'rtmp://ingest.example.com/live/***', seconds: 3, connect_ms: 42 } }),
+    })
+    const w = form(saved)
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /api/rooms/3/test-push'])
+    expect(calls[0].body).toEqual({ seconds: 3 })
+    expect(w.get('[data-test="room-test-push-result"]').text())
+      .toBe('Pushed 3 s to rtmp://ingest.example.com/live/*** (connected in 42 ms)')
+  })
+
+  it('shows why a push failed, in words', async () => {
+    installFakeFetch({
+      'POST /api/rooms/3/test-push': () => jsonError(502, 'push_failed',
+        'test push failed: cannot connect to RTMP server ingest.example.com:1935: Connection refused'),
+    })
+    const w = form(saved)
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    expect(document.body.textContent).toContain('cannot connect to RTMP server ingest.example.com:1935')
+    expect(w.find('[data-test="room-test-push-result"]').exists()).toBe(false)
   })
 })

@@ -71,6 +71,15 @@ def test_operator_schedules_goes_live_and_interrupts_the_host_from_the_browser(s
     page.locator(sel("rooms-table"), has_text="Test room").wait_for(timeout=T)
     assert "dashboard-e2e-key" not in page.locator(sel("rooms-table")).inner_text()
     shot(page, "04-rooms")
+    # Test push of the saved room: 3 s of the test card to nginx-rtmp, the key masked in the result.
+    page.locator("[data-test^='room-edit-']").first.click()
+    page.locator(sel("room-test-push")).click()
+    result = page.locator(sel("room-test-push-result"))
+    result.wait_for(timeout=20_000)
+    assert f"{rtmp}/***" in result.inner_text() and "dashboard-e2e-key" not in result.inner_text()
+    shot(page, "04b-room-test-push")
+    page.locator(sel("room-cancel")).click()
+    page.locator(sel("room-dialog")).wait_for(state="hidden", timeout=T)
 
     # A script: its first say segment (the segment editor), looping, saved.
     page.locator(sel("nav-scripts")).click()

@@ -2,7 +2,7 @@
 import { ApiError, http, upload } from './http'
 import type {
   AuditEntry, Avatar, CommandOut, Comment, Page, Room, RoomIn, Schedule, ScheduleIn, Script, ScriptIn,
-  Session, SessionDetail, SessionIn, Tokens, User, Voice, VoiceIn, Worker, Role,
+  Session, SessionDetail, SessionIn, TestPushResult, Tokens, User, Voice, VoiceIn, Worker, Role,
 } from './types'
 
 export interface PageArgs {
@@ -34,7 +34,11 @@ export function collection<T extends { id: number }, In, Patch = Partial<In>>(na
   }
 }
 
-export const roomsApi = collection<Room, RoomIn>('rooms')
+export const roomsApi = {
+  ...collection<Room, RoomIn>('rooms'),
+  /** pushes a few seconds of a test card to the saved URL and key; resolves when done */
+  testPush: (id: number, seconds = 3) => http.post<TestPushResult>(`/rooms/${id}/test-push`, { seconds }),
+}
 export const voicesApi = {
   ...collection<Voice, VoiceIn>('voices'),
   preview: (id: number, text: string) =>

@@ -239,3 +239,10 @@ export interface LiveEvent {
   at?: number
   [field: string]: unknown
 }
+
+/** POST /api/rooms/{id}/test-push */
+export interface TestPushResult {
+  url: string
+  seconds: number
+  connect_ms: number
+}
