@@ -3,6 +3,7 @@ development server with `--dev`. Each gunicorn worker builds its own app with cr
 the fork, so no database or Redis connection is shared between processes."""
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
 import os
@@ -82,10 +83,8 @@ class ApiServer(BaseApplication):
             if key in self.cfg.settings:
                 self.cfg.set(key, value)
 
-    def load(self):
-        from backend.app import create_app
-
-        return create_app(self.settings)
+    def load(self):  # in the worker process, after the fork
+        return app_with_embedded(self.settings)
 
 
 def run_gunicorn(settings: ApiSettings, options: ServeOptions) -> int:
@@ -101,9 +100,26 @@ def run_gunicorn(settings: ApiSettings, options: ServeOptions) -> int:
 
 def run_dev(settings: ApiSettings, options: ServeOptions) -> int:
     """Flask's development server (one process, a thread per request; not for production)."""
-    from backend.app import create_app
-
-    app = create_app(settings)
+    app = app_with_embedded(settings)
     log.info("livehost API on http://%s:%d (Flask development server)", options.host, options.port)
     app.run(host=options.host, port=options.port, threaded=True, debug=False, use_reloader=False)
     return 0
+
+
+def app_with_embedded(settings: ApiSettings):
+    """create_app(settings), and without Redis the embedded scheduler and worker beside it
+    (scheduler.embedded), sharing its in-process control bus; `embedded_slots` 0 leaves them out."""
+    from backend.app import create_app
+
+    app = create_app(settings)
+    if not settings.redis_url and settings.embedded_slots > 0:
+        from scheduler.dispatch import DispatchSettings
+        from scheduler.embedded import Embedded
+
+        dispatch = DispatchSettings(database_url=settings.database_url, redis_url="", data_key=settings.data_key,
+                                    avatars_dir=settings.avatars_dir)
+        embedded = Embedded(dispatch, app.extensions["livehost.bus"], settings.embedded_slots)
+        app.extensions["livehost.embedded"] = embedded
+        embedded.start()
+        atexit.register(embedded.stop)  # lives end cleanly and are handed back (queued) for the next start
+    return app

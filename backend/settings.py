@@ -27,6 +27,7 @@ class ApiSettings:
     max_script_chars: int = 100_000
     transcriber_url: str | None = None  # ws(s):// of the transcription service, for push-to-talk
     proxy_hops: int = 0  # reverse proxies in front (nginx: 1) whose X-Forwarded-For to trust
+    embedded_slots: int = 1  # without Redis, `serve` runs lives itself, this many at once (0: none)
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -48,6 +49,8 @@ class ApiSettings:
         )
         if env.get("LIVEHOST_PROXY_HOPS", "").isdigit():
             values["proxy_hops"] = int(env["LIVEHOST_PROXY_HOPS"])
+        if env.get("LIVEHOST_EMBEDDED_SLOTS", "").isdigit():
+            values["embedded_slots"] = int(env["LIVEHOST_EMBEDDED_SLOTS"])
         if "LIVEHOST_LOGIN_LIMIT" in env:
             values["login_limit"] = env["LIVEHOST_LOGIN_LIMIT"]
         values.update(overrides)

@@ -3,9 +3,14 @@
 `livehost:session:{id}:owner` = the worker's name, with a TTL. Taking it is atomic (SET NX), so a
 task delivered twice never runs twice; renewing and releasing check the value, so a worker that
 lost its claim (it stalled past the TTL and another took over) cannot extend or drop the new one.
-The scheduler reads a missing key on a running session as "its worker died".
+The scheduler reads a missing key on a running session as "its worker died". RedisClaims binds
+these functions to a client; MemoryClaims keeps the same claims in one process (the embedded
+default, where the scheduler and the worker are threads of the API's process).
 """
 from __future__ import annotations
+
+import threading
+import time
 
 import redis
 
@@ -39,3 +44,57 @@ def owners(r: redis.Redis, session_ids: list[int]) -> dict[int, str | None]:
         return {}
     values = r.mget([owner_key(i) for i in session_ids])
     return {i: (v.decode() if isinstance(v, bytes) else v) for i, v in zip(session_ids, values)}
+
+
+class RedisClaims:
+    """The claims above, on one Redis client."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def claim(self, session_id: int, worker: str, ttl_s: float) -> bool:
+        return claim(self.r, session_id, worker, ttl_s)
+
+    def renew(self, session_id: int, worker: str, ttl_s: float) -> bool:
+        return renew(self.r, session_id, worker, ttl_s)
+
+    def release(self, session_id: int, worker: str) -> None:
+        release(self.r, session_id, worker)
+
+    def owners(self, session_ids: list[int]) -> dict[int, str | None]:
+        return owners(self.r, session_ids)
+
+
+class MemoryClaims:
+    """The same claims with the same rules (expiry, only the owner renews or releases), in memory."""
+
+    def __init__(self):
+        self._held: dict[int, tuple[str, float]] = {}  # session -> (worker, monotonic expiry)
+        self._lock = threading.Lock()
+
+    def _owner(self, session_id: int) -> str | None:
+        held = self._held.get(session_id)
+        return held[0] if held and held[1] > time.monotonic() else None
+
+    def claim(self, session_id: int, worker: str, ttl_s: float) -> bool:
+        with self._lock:
+            if self._owner(session_id) is not None:
+                return False
+            self._held[session_id] = (worker, time.monotonic() + ttl_s)
+            return True
+
+    def renew(self, session_id: int, worker: str, ttl_s: float) -> bool:
+        with self._lock:
+            if self._owner(session_id) != worker:
+                return False
+            self._held[session_id] = (worker, time.monotonic() + ttl_s)
+            return True
+
+    def release(self, session_id: int, worker: str) -> None:
+        with self._lock:
+            if self._owner(session_id) == worker:
+                del self._held[session_id]
+
+    def owners(self, session_ids: list[int]) -> dict[int, str | None]:
+        with self._lock:
+            return {i: self._owner(i) for i in session_ids}

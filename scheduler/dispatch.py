@@ -20,9 +20,9 @@ from sqlalchemy import or_, select
 
 from backend.db import Database
 from backend.models import Avatar, LiveSession, Schedule
-from scheduler import claims
-from scheduler.queue import QUEUE, enqueue, make_celery
-from streamer.control.bus import BusError, RedisBus
+from scheduler.claims import MemoryClaims, RedisClaims
+from scheduler.queue import CeleryQueue, LocalQueue
+from streamer.control.bus import BusError, MemoryBus, RedisBus
 
 log = logging.getLogger("livehost.scheduler")
 
@@ -84,16 +84,30 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass
+class Local:
+    """What the scheduler and the worker share when both are threads of one process without
+    Redis (the embedded default): the API's in-process bus, claims in memory, a queue in memory."""
+
+    bus: MemoryBus
+    claims: MemoryClaims = field(default_factory=MemoryClaims)
+    queue: LocalQueue = field(default_factory=LocalQueue)
+
+
 class Scheduler:
     """One scheduler replica. tick() does one pass; run() ticks every `interval_s` until stop()."""
 
-    def __init__(self, settings: DispatchSettings, name: str = "scheduler"):
+    def __init__(self, settings: DispatchSettings, name: str = "scheduler", local: Local | None = None):
         self.settings = settings
         self.name = name
         self.db = Database(settings.database_url)
-        self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2)
-        self.bus = RedisBus(self.redis)
-        self.celery = make_celery(settings.redis_url)
+        if local is None:
+            self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=2)
+            self.bus, self.claims = RedisBus(self.redis), RedisClaims(self.redis)
+            self.queue = CeleryQueue(settings.redis_url, self.redis)
+        else:  # the embedded default: threads of one process
+            self.redis = None
+            self.bus, self.claims, self.queue = local.bus, local.claims, local.queue
         self._mysql = self.db.engine.dialect.name == "mysql"
         self._halt = threading.Event()
 
@@ -123,7 +137,8 @@ class Scheduler:
 
     def close(self) -> None:
         self.db.dispose()
-        self.redis.close()
+        if self.redis is not None:
+            self.redis.close()
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """One pass; returns how many sessions it created, enqueued, stopped and recovered."""
@@ -191,7 +206,7 @@ class Scheduler:
                 live.status, live.ended_at = "failed", now
                 live.last_error = "did not start before its end time (no worker was free)"
                 log.warning("session %s: %s", live.id, live.last_error)
-            lost = (LiveSession.enqueued_at.is_(None) if self.redis.llen(QUEUE) else
+            lost = (LiveSession.enqueued_at.is_(None) if self.queue.waiting() else
                     or_(LiveSession.enqueued_at.is_(None), LiveSession.enqueued_at <= now - REQUEUE_AFTER))
             rows = s.scalars(self._locked(
                 select(LiveSession).where(LiveSession.status == "queued", lost)
@@ -199,7 +214,7 @@ class Scheduler:
             for live in rows:
                 if live.enqueued_at is not None:
                     log.warning("session %s: its task is no longer on the queue; enqueued again", live.id)
-                enqueue(self.celery, live.id)  # a broker error rolls the whole pass back
+                self.queue.send(live.id)  # a broker error rolls the whole pass back
                 live.enqueued_at = now
                 sent += 1
             s.commit()
@@ -232,7 +247,7 @@ class Scheduler:
         recovered = 0
         with self.db.sessions() as s:
             rows = s.scalars(self._locked(select(LiveSession).where(LiveSession.status.in_(RUNNING)))).all()
-            held = claims.owners(self.redis, [r.id for r in rows])
+            held = self.claims.owners([r.id for r in rows])
             for live in rows:
                 if held.get(live.id) is not None:
                     continue

@@ -8,6 +8,9 @@ the scheduler through the live's heartbeat, which dispatches the live again.
 """
 from __future__ import annotations
 
+import queue
+
+import redis
 from celery import Celery
 
 RUN_LIVE = "livehost.run_live"
@@ -29,3 +32,36 @@ def make_celery(redis_url: str) -> Celery:
 def enqueue(app: Celery, session_id: int) -> None:
     """Put `run_live(session_id)` on the queue (raises kombu/redis errors when the broker is down)."""
     app.send_task(RUN_LIVE, args=[session_id], queue=QUEUE)
+
+
+class CeleryQueue:
+    """The scheduler's side of the worker queue: Celery on Redis."""
+
+    def __init__(self, redis_url: str, client: redis.Redis):
+        self.app, self.r = make_celery(redis_url), client
+
+    def send(self, session_id: int) -> None:
+        enqueue(self.app, session_id)
+
+    def waiting(self) -> int:
+        """Tasks on the queue not yet taken by a worker."""
+        return self.r.llen(QUEUE)
+
+
+class LocalQueue:
+    """The same in one process: the embedded default's worker threads take session ids from it."""
+
+    def __init__(self):
+        self._q: queue.Queue[int] = queue.Queue()
+
+    def send(self, session_id: int) -> None:
+        self._q.put(session_id)
+
+    def waiting(self) -> int:
+        return self._q.qsize()
+
+    def take(self, timeout: float) -> int | None:
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            return None

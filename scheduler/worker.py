@@ -23,8 +23,8 @@ from backend import secrets
 from backend.db import Database
 from backend.models import Avatar as AvatarRow
 from backend.models import Comment, LiveSession, Room, Script, Voice
-from scheduler import claims
-from scheduler.dispatch import DispatchSettings
+from scheduler.claims import RedisClaims
+from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
 from streamer.avatar.store import load_avatar
 from streamer.control.link import ControlLink, connect_redis
@@ -57,11 +57,15 @@ def utcnow() -> datetime:
 class WorkerContext:
     """What every live of one worker process shares."""
 
-    def __init__(self, dispatch: DispatchSettings, settings: Settings, name: str, slots: int):
+    def __init__(self, dispatch: DispatchSettings, settings: Settings, name: str, slots: int,
+                 local: Local | None = None):
         self.dispatch, self.settings, self.name, self.slots = dispatch, settings, name, slots
         self.db = Database(dispatch.database_url)
-        self.redis = redis.Redis.from_url(dispatch.redis_url, socket_timeout=5, socket_connect_timeout=2)
-        self.bus = connect_redis(dispatch.redis_url)
+        if local is None:
+            self.redis = redis.Redis.from_url(dispatch.redis_url, socket_timeout=5, socket_connect_timeout=2)
+            self.bus, self.claims = connect_redis(dispatch.redis_url), RedisClaims(self.redis)
+        else:  # the embedded default: a thread of the API's process
+            self.redis, self.bus, self.claims = None, local.bus, local.claims
         self.shutting_down = threading.Event()
         self._lock = threading.Lock()
         self._engines: dict = {}
@@ -94,9 +98,9 @@ class LiveRunner:
     def run(self) -> str:
         ctx = self.ctx
         ttl = ctx.dispatch.claim_ttl_s
-        if not claims.claim(ctx.redis, self.id, ctx.name, ttl):
+        if not ctx.claims.claim(self.id, ctx.name, ttl):
             log.info("session %s: already run by %s; this delivery is dropped", self.id,
-                     claims.owners(ctx.redis, [self.id]).get(self.id))
+                     ctx.claims.owners([self.id]).get(self.id))
             return "taken"
         keeper = _ClaimKeeper(ctx, self.id, ttl)
         keeper.start()
@@ -121,7 +125,7 @@ class LiveRunner:
                 ctx.running.pop(self.id, None)
         finally:
             keeper.stop()
-            claims.release(ctx.redis, self.id, ctx.name)
+            ctx.claims.release(self.id, ctx.name)
 
     # -- database ----------------------------------------------------------------------------------
     def _begin(self) -> dict | None:
@@ -289,7 +293,7 @@ class _ClaimKeeper(threading.Thread):
     def run(self) -> None:
         while not self._halt.wait(self.ttl / 3):
             try:
-                if not claims.renew(self.ctx.redis, self.session_id, self.ctx.name, self.ttl):
+                if not self.ctx.claims.renew(self.session_id, self.ctx.name, self.ttl):
                     self.lost.set()
                     return
             except redis.RedisError as e:  # Redis away: the claim may lapse; the next renew tells

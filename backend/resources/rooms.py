@@ -176,17 +176,20 @@ class TestPushIn(Model):
 
 
 class TestPushOut(Out):
+    ok: bool = Field(description="the server took the whole test card")
     url: str = Field(description="where it went, the stream key masked")
     seconds: float = Field(description="media pushed")
-    connect_ms: int = Field(description="until the RTMP server accepted the stream")
+    connect_ms: int | None = Field(description="until the RTMP server accepted the stream (null: it did not)")
+    error: str | None = Field(description="why it failed: unreachable, refused or dropped (the key masked)")
 
 
 @route(bp, "POST", "/<int:room_id>/test-push", roles=OPERATE, body=TestPushIn, response=TestPushOut,
-       errors={409: "the room is live now", 502: "the RTMP server could not be reached, refused or dropped the stream"})
+       errors={409: "the room is in use by a live"})
 def test_push_room(room_id: int, body: TestPushIn):
     """Push a few seconds of a test card (colour bars, a tone) to the room's RTMP URL with the
     lives' encoder settings, to check the address and key before going live. Takes as long as
-    the push."""
+    the push; a push that fails is a result (ok false, with the reason), not an error."""
+    from streamer.output.rtmp import mask_url
     from streamer.output.sink import SinkError
     from streamer.output.testcard import push_test_card
     from streamer.settings import Settings
@@ -203,9 +206,9 @@ def test_push_room(room_id: int, body: TestPushIn):
     try:
         result = push_test_card(url, Settings.load(), body.seconds)
     except SinkError as e:
-        audit.record("room.test_push", f"room:{room_id}", ok=False, error=str(e))
-        s.commit()
-        raise ApiError(502, "push_failed", f"test push failed: {e}") from None
-    audit.record("room.test_push", f"room:{room_id}", ok=True, seconds=result.seconds)
+        out = TestPushOut(ok=False, url=mask_url(url), seconds=0.0, connect_ms=None, error=str(e))
+    else:
+        out = TestPushOut(ok=True, url=result.url, seconds=result.seconds, connect_ms=result.connect_ms, error=None)
+    audit.record("room.test_push", f"room:{room_id}", ok=out.ok, error=out.error)
     s.commit()
-    return TestPushOut(url=result.url, seconds=result.seconds, connect_ms=result.connect_ms)
+    return out

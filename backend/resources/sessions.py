@@ -121,7 +121,7 @@ def queue_position(s, live: LiveSession) -> int:
 
 def free_slots() -> int | None:
     """Free live slots over the workers that announce themselves in Redis; None without Redis."""
-    if current_app.extensions.get("livehost.redis") is None:
+    if current_app.extensions.get("livehost.redis") is None and "livehost.embedded" not in current_app.extensions:
         return None
     try:
         workers, readable = announced()

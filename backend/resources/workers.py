@@ -3,6 +3,7 @@ in Redis (`livehost:worker:{name}`, refreshed every 2 s, gone 10 s after a worke
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Blueprint, current_app
@@ -25,7 +26,7 @@ class WorkerOut(Out):
 @route(bp, "GET", "/workers", roles=ANYONE, response=list[WorkerOut],
        errors={503: "Redis is unreachable"})
 def list_workers():
-    """Workers and their load (empty without Redis: the embedded default runs no workers)."""
+    """Workers and their load (without Redis: the embedded worker of `livehost serve`, if any)."""
     try:
         workers, _ = announced()
     except redis.RedisError as e:
@@ -37,8 +38,12 @@ def announced() -> tuple[list[WorkerOut], bool]:
     """The workers announced in Redis, by name, and whether every announcement was readable
     (an unreadable one is logged and left out). No Redis: ([], True). Raises RedisError."""
     client = current_app.extensions.get("livehost.redis")
+    embedded = current_app.extensions.get("livehost.embedded")
     if client is None:
-        return [], True
+        if embedded is None:
+            return [], True
+        ctx = embedded.ctx
+        return [WorkerOut(name=ctx.name, slots=ctx.slots, running=len(ctx.running), updated_at=time.time())], True
     out, readable = [], True
     for key in sorted(client.scan_iter("livehost:worker:*", count=100)):
         raw = client.hgetall(key)

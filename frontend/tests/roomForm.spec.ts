@@ -102,7 +102,9 @@ describe('RoomForm test push', () => {
   it('pushes the saved room and says where it went', async () => {
     setLocale('en')
     const { calls } = installFakeFetch({
-      'POST /api/rooms/3/test-push': () => ({ body: { url: 'rtmp://ingest.example.com/live/***', seconds: 3, connect_ms: 42 } }),
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: true, url: 'rtmp://ingest.example.com/live/***', seconds: 3, connect_ms: 42, error: null },
+      }),
     })
     const w = form(saved)
     await w.get('[data-test="room-test-push"]').trigger('click')
@@ -114,14 +116,28 @@ describe('RoomForm test push', () => {
   })
 
   it('shows why a push failed, in words', async () => {
+    setLocale('en')
     installFakeFetch({
-      'POST /api/rooms/3/test-push': () => jsonError(502, 'push_failed',
-        'test push failed: cannot connect to RTMP server ingest.example.com:1935: Connection refused'),
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: false, url: 'rtmp://ingest.example.com/live/***', seconds: 0, connect_ms: null,
+          error: 'cannot connect to RTMP server ingest.example.com:1935: Connection refused' },
+      }),
     })
     const w = form(saved)
     await w.get('[data-test="room-test-push"]').trigger('click')
     await flushPromises()
-    expect(document.body.textContent).toContain('cannot connect to RTMP server ingest.example.com:1935')
-    expect(w.find('[data-test="room-test-push-result"]').exists()).toBe(false)
+    const result = w.get('[data-test="room-test-push-result"]')
+    expect(result.text()).toBe('Test push failed: cannot connect to RTMP server ingest.example.com:1935: Connection refused')
+    expect(result.classes()).toContain('failed')
+  })
+
+  it('says so when the API refuses (a live uses the room)', async () => {
+    installFakeFetch({
+      'POST /api/rooms/3/test-push': () => jsonError(409, 'room_busy', 'room 3 is in use by session 9: a test push would cut into it'),
+    })
+    const w = form(saved)
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    expect(document.body.textContent).toContain('room 3 is in use by session 9')
   })
 })

@@ -76,7 +76,7 @@ def test_operator_schedules_goes_live_and_interrupts_the_host_from_the_browser(s
     page.locator(sel("room-test-push")).click()
     result = page.locator(sel("room-test-push-result"))
     result.wait_for(timeout=20_000)
-    assert f"{rtmp}/***" in result.inner_text() and "dashboard-e2e-key" not in result.inner_text()
+    assert f"{rtmp}/***" in result.inner_text() and "dashboard-e2e-key" not in result.inner_text(), result.inner_text()
     shot(page, "04b-room-test-push")
     page.locator(sel("room-cancel")).click()
     page.locator(sel("room-dialog")).wait_for(state="hidden", timeout=T)

@@ -242,7 +242,10 @@ export interface LiveEvent {
 
 /** POST /api/rooms/{id}/test-push */
 export interface TestPushResult {
+  ok: boolean
   url: string
   seconds: number
-  connect_ms: number
+  connect_ms: number | null
+  /** why it failed (the key masked); null when ok */
+  error: string | null
 }

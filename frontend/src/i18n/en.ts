@@ -128,6 +128,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'rooms.testPushHelp': 'Sends 3 s of colour bars and a tone to the saved address and key',
   'rooms.testPushSaveFirst': 'Save the room first',
   'rooms.testPushOk': 'Pushed {seconds} s to {url} (connected in {ms} ms)',
+  'rooms.testPushFailed': 'Test push failed: {error}',
   'rooms.behaviour': 'Host behaviour',
   'rooms.persona': 'Persona',
   'rooms.personaHint': 'e.g. You are Mia, the cheerful host of a tea shop.',

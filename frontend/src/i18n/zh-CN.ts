@@ -126,6 +126,7 @@ const zhCN = {
   'rooms.testPushHelp': '向已保存的地址和密钥推送 3 秒彩条和测试音',
   'rooms.testPushSaveFirst': '请先保存房间',
   'rooms.testPushOk': '已推送 {seconds} 秒到 {url}（{ms} 毫秒连上）',
+  'rooms.testPushFailed': '测试推流失败：{error}',
   'rooms.behaviour': '主播行为',
   'rooms.persona': '人设',
   'rooms.personaHint': '例如：你是茶叶店的主播小美，热情、简洁。',
