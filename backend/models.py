@@ -66,6 +66,14 @@ class Room(Timestamped, Base):
     key_hint: Mapped[str] = mapped_column(String(8), default="")  # last characters, for humans
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    def push_url(self, data_key: str | None = None) -> str:
+        """Where lives of this room go: the server URL with the stream key (a secret: never log or
+        return it). Outside a request give `data_key`. ValueError if the key cannot be decrypted."""
+        from backend import secrets
+
+        key = secrets.decrypt(self.stream_key_enc, data_key)
+        return f"{self.server_url}/{key}" if key else self.server_url
+
 
 class Avatar(Timestamped, Base):
     __tablename__ = "avatars"

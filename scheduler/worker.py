@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 import redis
 from sqlalchemy import update
 
-from backend import secrets
 from backend.db import Database
 from backend.models import Avatar as AvatarRow
 from backend.models import Comment, LiveSession, Room, Script, Voice
@@ -187,10 +186,9 @@ class LiveRunner:
         from backend.resources.voices import voice_spec
 
         try:
-            key = secrets.decrypt(room.stream_key_enc, ctx.dispatch.data_key)
+            url = room.push_url(ctx.dispatch.data_key)
         except ValueError as e:
             raise CannotStart(str(e)) from None
-        url = f"{room.server_url}/{key}" if key else room.server_url
         try:
             parsed = parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}")
             voices = Voices(voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch))

@@ -189,26 +189,32 @@ def test_push_room(room_id: int, body: TestPushIn):
     """Push a few seconds of a test card (colour bars, a tone) to the room's RTMP URL with the
     lives' encoder settings, to check the address and key before going live. Takes as long as
     the push; a push that fails is a result (ok false, with the reason), not an error."""
-    from streamer.output.rtmp import mask_url
-    from streamer.output.sink import SinkError
-    from streamer.output.testcard import push_test_card
-    from streamer.settings import Settings
-
     s = db()
     room = get_or_404(s, Room, room_id, "room")
     busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == room.id, LiveSession.status.in_(ACTIVE))
                     .limit(1))
     if busy is not None:
         raise ApiError(409, "room_busy", f"room {room.id} is in use by session {busy}: a test push would cut into it")
-    key = secrets.decrypt(room.stream_key_enc)
-    url = f"{room.server_url}/{key}" if key else room.server_url
     s.rollback()  # hold no transaction open during the push
     try:
-        result = push_test_card(url, Settings.load(), body.seconds)
-    except SinkError as e:
-        out = TestPushOut(ok=False, url=mask_url(url), seconds=0.0, connect_ms=None, error=str(e))
+        url = room.push_url()
+    except ValueError as e:  # the stored key cannot be decrypted
+        out = TestPushOut(ok=False, url=f"{room.server_url}/***", seconds=0.0, connect_ms=None, error=str(e))
     else:
-        out = TestPushOut(ok=True, url=result.url, seconds=result.seconds, connect_ms=result.connect_ms, error=None)
+        out = _push_test_card(url, body.seconds)
     audit.record("room.test_push", f"room:{room_id}", ok=out.ok, error=out.error)
     s.commit()
     return out
+
+
+def _push_test_card(url: str, seconds: float) -> TestPushOut:
+    from streamer.output.rtmp import mask_url
+    from streamer.output.sink import SinkError
+    from streamer.output.testcard import push_test_card
+    from streamer.settings import Settings
+
+    try:
+        result = push_test_card(url, Settings.load(), seconds)
+    except SinkError as e:
+        return TestPushOut(ok=False, url=mask_url(url), seconds=0.0, connect_ms=None, error=str(e))
+    return TestPushOut(ok=True, url=result.url, seconds=result.seconds, connect_ms=result.connect_ms, error=None)

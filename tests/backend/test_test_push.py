@@ -6,6 +6,8 @@ import logging
 
 import numpy as np
 
+from backend.models import Room
+
 from tests.backend.test_schedules import make_refs
 from tests.conftest import free_port, wait_for
 from tests.media import Player
@@ -75,3 +77,14 @@ def test_a_room_in_use_is_not_pushed_to(api, tokens):
     assert r.status_code == 409
     assert r.get_json()["error"]["message"] == (f"room {refs['room_id']} is in use by session "
                                                 f"{live.get_json()['id']}: a test push would cut into it")
+
+
+def test_a_stream_key_that_cannot_be_decrypted_is_said_not_a_500(api, tokens):
+    room_id = room(api, tokens, "rtmp://127.0.0.1:1/live")
+    with api.app_.extensions["livehost.db"].sessions() as s:
+        s.get(Room, room_id).stream_key_enc = "not-a-fernet-token"  # as after LIVEHOST_DATA_KEY changed
+        s.commit()
+    r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={})
+    assert r.status_code == 200
+    assert r.get_json() == {"ok": False, "url": "rtmp://127.0.0.1:1/live/***", "seconds": 0.0, "connect_ms": None,
+                            "error": "the stream key cannot be decrypted: was LIVEHOST_DATA_KEY changed?"}
