@@ -3,9 +3,9 @@
 `livehost:session:{id}:owner` = the worker's name, with a TTL. Taking it is atomic (SET NX), so a
 task delivered twice never runs twice; renewing and releasing check the value, so a worker that
 lost its claim (it stalled past the TTL and another took over) cannot extend or drop the new one.
-The scheduler reads a missing key on a running session as "its worker died". RedisClaims binds
-these functions to a client; MemoryClaims keeps the same claims in one process (the embedded
-default, where the scheduler and the worker are threads of the API's process).
+The scheduler reads a missing key on a running session as "its worker died". RedisClaims keeps
+them in Redis; MemoryClaims keeps the same claims in one process (the embedded default, where the
+scheduler and the worker are threads of the API's process).
 """
 from __future__ import annotations
 
@@ -24,45 +24,29 @@ def owner_key(session_id: int) -> str:
     return key(session_id, "owner")
 
 
-def claim(r: redis.Redis, session_id: int, worker: str, ttl_s: float) -> bool:
-    """Take the live for `worker`; False if another worker holds it."""
-    return bool(r.set(owner_key(session_id), worker, nx=True, px=int(ttl_s * 1000)))
-
-
-def renew(r: redis.Redis, session_id: int, worker: str, ttl_s: float) -> bool:
-    """Extend `worker`'s claim; False if it is not (or no longer) the owner."""
-    return bool(r.eval(_RENEW, 1, owner_key(session_id), worker, int(ttl_s * 1000)))
-
-
-def release(r: redis.Redis, session_id: int, worker: str) -> None:
-    r.eval(_RELEASE, 1, owner_key(session_id), worker)
-
-
-def owners(r: redis.Redis, session_ids: list[int]) -> dict[int, str | None]:
-    """The owner of each session (None: nobody holds it)."""
-    if not session_ids:
-        return {}
-    values = r.mget([owner_key(i) for i in session_ids])
-    return {i: (v.decode() if isinstance(v, bytes) else v) for i, v in zip(session_ids, values)}
-
-
 class RedisClaims:
-    """The claims above, on one Redis client."""
+    """The claims in Redis, through one client."""
 
     def __init__(self, r: redis.Redis):
         self.r = r
 
     def claim(self, session_id: int, worker: str, ttl_s: float) -> bool:
-        return claim(self.r, session_id, worker, ttl_s)
+        """Take the live for `worker`; False if another worker holds it."""
+        return bool(self.r.set(owner_key(session_id), worker, nx=True, px=int(ttl_s * 1000)))
 
     def renew(self, session_id: int, worker: str, ttl_s: float) -> bool:
-        return renew(self.r, session_id, worker, ttl_s)
+        """Extend `worker`'s claim; False if it is not (or no longer) the owner."""
+        return bool(self.r.eval(_RENEW, 1, owner_key(session_id), worker, int(ttl_s * 1000)))
 
     def release(self, session_id: int, worker: str) -> None:
-        release(self.r, session_id, worker)
+        self.r.eval(_RELEASE, 1, owner_key(session_id), worker)
 
     def owners(self, session_ids: list[int]) -> dict[int, str | None]:
-        return owners(self.r, session_ids)
+        """The owner of each session (None: nobody holds it)."""
+        if not session_ids:
+            return {}
+        values = self.r.mget([owner_key(i) for i in session_ids])
+        return {i: (v.decode() if isinstance(v, bytes) else v) for i, v in zip(session_ids, values)}
 
 
 class MemoryClaims:

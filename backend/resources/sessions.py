@@ -120,15 +120,13 @@ def queue_position(s, live: LiveSession) -> int:
 
 
 def free_slots() -> int | None:
-    """Free live slots over the workers that announce themselves in Redis; None without Redis."""
-    if current_app.extensions.get("livehost.redis") is None and "livehost.embedded" not in current_app.extensions:
-        return None
+    """Free live slots over the workers there are (workers.announced); None when nobody knows."""
     try:
-        workers, readable = announced()
+        workers, complete = announced()
     except redis.RedisError as e:
         log.warning("cannot read worker capacity: %s", e)
         return None
-    return sum(max(0, w.slots - w.running) for w in workers) if readable else None
+    return sum(max(0, w.slots - w.running) for w in workers) if complete else None
 
 
 def estimated_wait(s, position: int) -> float | None:

@@ -1,5 +1,6 @@
 """GET /api/workers: the streamer workers running now and their load, as they announce themselves
-in Redis (`livehost:worker:{name}`, refreshed every 2 s, gone 10 s after a worker stops)."""
+in Redis (`livehost:worker:{name}`, refreshed every 2 s, gone 10 s after a worker stops), or
+without Redis the embedded worker of `livehost serve`."""
 from __future__ import annotations
 
 import logging
@@ -35,16 +36,17 @@ def list_workers():
 
 
 def announced() -> tuple[list[WorkerOut], bool]:
-    """The workers announced in Redis, by name, and whether every announcement was readable
-    (an unreadable one is logged and left out). No Redis: ([], True). Raises RedisError."""
+    """The workers there are, by name, and whether that is all of them: the ones announced in
+    Redis (an unreadable announcement is logged, left out and makes the list incomplete), or
+    without Redis the embedded worker of `livehost serve`; neither: ([], False). Raises RedisError."""
     client = current_app.extensions.get("livehost.redis")
-    embedded = current_app.extensions.get("livehost.embedded")
     if client is None:
+        embedded = current_app.extensions.get("livehost.embedded")
         if embedded is None:
-            return [], True
+            return [], False
         ctx = embedded.ctx
         return [WorkerOut(name=ctx.name, slots=ctx.slots, running=len(ctx.running), updated_at=time.time())], True
-    out, readable = [], True
+    out, complete = [], True
     for key in sorted(client.scan_iter("livehost:worker:*", count=100)):
         raw = client.hgetall(key)
         name = (key.decode() if isinstance(key, bytes) else key).split(":", 2)[2]
@@ -53,5 +55,5 @@ def announced() -> tuple[list[WorkerOut], bool]:
                                  updated_at=float(raw[b"updated_at"])))
         except (KeyError, ValueError):
             log.warning("worker %s announced something unreadable; skipped", name)
-            readable = False
-    return out, readable
+            complete = False
+    return out, complete

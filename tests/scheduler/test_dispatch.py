@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from backend.db import Database
 from backend.models import Avatar, LiveSession, Room, Schedule, Script, Voice
-from scheduler import claims
+from scheduler.claims import RedisClaims, owner_key
 from scheduler.dispatch import DispatchSettings, Scheduler
 from scheduler.queue import QUEUE
 from streamer.control.bus import RedisBus
@@ -224,7 +224,7 @@ def test_a_schedule_whose_avatar_is_not_ready_fails_naming_the_avatar_and_its_st
 def test_a_schedule_for_a_busy_room_fails_naming_the_session_that_holds_it(rows, sched, broker, busy_status):
     busy = rows.live(busy_status, enqueued_at=NOW - HOUR, worker="w1" if busy_status == "live" else None)
     if busy_status == "live":
-        claims.claim(broker, busy, "w1", 30)
+        RedisClaims(broker).claim(busy, "w1", 30)
     schedule_id = rows.schedule(NOW, NOW + HOUR)
 
     sched.tick(NOW)
@@ -323,7 +323,7 @@ def stop_commands(broker: redis.Redis, session_id: int) -> list[dict]:
 @pytest.mark.parametrize("status", ["live", "starting"])
 def test_a_live_is_stopped_once_at_its_planned_end(rows, sched, broker, status):
     ending = rows.live(status, worker="w1", planned_end_at=NOW, enqueued_at=NOW - HOUR)
-    claims.claim(broker, ending, "w1", 30)
+    RedisClaims(broker).claim(ending, "w1", 30)
 
     assert sched.tick(NOW)["stopped"] == 1
     assert sched.tick(NOW + timedelta(seconds=1))["stopped"] == 0
@@ -335,7 +335,7 @@ def test_a_live_is_stopped_once_at_its_planned_end(rows, sched, broker, status):
 
 def test_a_live_before_its_planned_end_is_left_running(rows, sched, broker):
     running = rows.live("live", worker="w1", planned_end_at=NOW + timedelta(seconds=1), enqueued_at=NOW - HOUR)
-    claims.claim(broker, running, "w1", 30)
+    RedisClaims(broker).claim(running, "w1", 30)
 
     assert sched.tick(NOW) == {"created": 0, "enqueued": 0, "stopped": 0, "recovered": 0}
 
@@ -384,7 +384,7 @@ def test_a_stopping_live_whose_worker_is_gone_is_ended(rows, sched, broker):
 
 def test_a_live_whose_claim_is_held_is_left_alone(rows, sched, broker):
     held = rows.live("live", worker="w1", attempts=1, enqueued_at=NOW - HOUR)
-    assert claims.claim(broker, held, "w1", 5)
+    assert RedisClaims(broker).claim(held, "w1", 5)
 
     assert sched.tick(NOW)["recovered"] == 0
 
@@ -396,30 +396,30 @@ def test_a_live_whose_claim_is_held_is_left_alone(rows, sched, broker):
 # -- claims -------------------------------------------------------------------------------------------
 
 def test_a_claim_is_held_by_one_worker_only(broker):
-    assert claims.claim(broker, 7, "w1", 5)
-    assert not claims.claim(broker, 7, "w2", 5)
-    assert claims.owners(broker, [7, 8]) == {7: "w1", 8: None}
+    assert RedisClaims(broker).claim(7, "w1", 5)
+    assert not RedisClaims(broker).claim(7, "w2", 5)
+    assert RedisClaims(broker).owners([7, 8]) == {7: "w1", 8: None}
 
 
 def test_only_the_owner_renews_or_releases_a_claim(broker):
-    claims.claim(broker, 7, "w1", 5)
+    RedisClaims(broker).claim(7, "w1", 5)
 
-    assert not claims.renew(broker, 7, "w2", 5)
-    claims.release(broker, 7, "w2")
-    assert claims.owners(broker, [7]) == {7: "w1"}
+    assert not RedisClaims(broker).renew(7, "w2", 5)
+    RedisClaims(broker).release(7, "w2")
+    assert RedisClaims(broker).owners([7]) == {7: "w1"}
 
-    assert claims.renew(broker, 7, "w1", 60)
-    assert broker.pttl(claims.owner_key(7)) > 5000
-    claims.release(broker, 7, "w1")
-    assert claims.owners(broker, [7]) == {7: None}
-    assert claims.claim(broker, 7, "w2", 5)
+    assert RedisClaims(broker).renew(7, "w1", 60)
+    assert broker.pttl(owner_key(7)) > 5000
+    RedisClaims(broker).release(7, "w1")
+    assert RedisClaims(broker).owners([7]) == {7: None}
+    assert RedisClaims(broker).claim(7, "w2", 5)
 
 
 def test_a_claim_lapses_after_its_ttl(broker):
-    claims.claim(broker, 7, "w1", 0.2)
+    RedisClaims(broker).claim(7, "w1", 0.2)
     time.sleep(0.4)
-    assert claims.owners(broker, [7]) == {7: None}
-    assert not claims.renew(broker, 7, "w1", 5)
+    assert RedisClaims(broker).owners([7]) == {7: None}
+    assert not RedisClaims(broker).renew(7, "w1", 5)
 
 
 # -- the loop -----------------------------------------------------------------------------------------
