@@ -204,11 +204,9 @@ def _models(args, settings: Settings) -> int:
         for f, ok in rows:
             state = ("present" if ok else "missing") + (" (optional)" if f.optional else "")
             print(f"  {state:<18} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
-    from streamer.avatar.landmarks import landmarker_for
+    from streamer.avatar.landmarks import describe, landmarker_for
 
-    landmarker, where = landmarker_for(folder)
-    print(f"face landmarks (MuseTalk avatar preparation): {'dlib 68 points, ' + where if landmarker else where}"
-          + ("" if landmarker else "; crops come from face boxes instead"))
+    print(f"face landmarks (MuseTalk avatar preparation): {describe(*landmarker_for(folder))}")
     if all(complete[v] for v in versions):
         return 0
     print(f"fetch the missing files with: {hint}")

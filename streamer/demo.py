@@ -225,18 +225,11 @@ def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "para
 
     model = landmarker = parser = None
     if engine == "musetalk":
-        from streamer.avatar.landmarks import landmarker_for
-        from streamer.lipsync import load_musetalk_model
-        from streamer.lipsync.musetalk.parsing import WEIGHTS, FaceParser
+        from streamer.lipsync import load_musetalk_model, preparation_tools
 
         model = load_musetalk_model(settings)
-        landmarker, where = landmarker_for(settings.models_dir)
-        print(f"face landmarks: {where}" if landmarker else f"face landmarks: none, using face boxes ({where})",
-              file=sys.stderr)
-        parser = FaceParser.load(settings.models_dir, model.device, model.dtype)
-        print(f"face parsing: {settings.models_dir / WEIGHTS}" if parser else
-              f"face parsing: none ({settings.models_dir / WEIGHTS} is missing), the mask follows the jaw line",
-              file=sys.stderr)
+        landmarker, parser = preparation_tools(model, settings.models_dir,
+                                               say=lambda text, _missing: print(text, file=sys.stderr))
     path = prepare_avatar(Path(source), avatar_id, settings.avatars_dir,
                           progress=ProgressBar(f"preparing {avatar_id}"))
     if model is not None:

@@ -62,6 +62,11 @@ def landmarker_for(models_dir: Path) -> tuple[Landmarker | None, str]:
     return Landmarker(path), str(path)
 
 
+def describe(landmarker: Landmarker | None, where: str) -> str:
+    """One line on landmarker_for's answer, for operators."""
+    return f"dlib 68 points, {where}" if landmarker else f"{where}; crops come from face boxes instead"
+
+
 class Landmarker:
     """dlib's face detector + 68-point shape predictor. One instance per thread."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamer.lipsync.base import LipPatch, LipsyncEngine, LipsyncError, LipStream
@@ -44,18 +45,23 @@ def load_musetalk_model(settings: Settings | None = None):
                               device=settings.musetalk_device or None, dtype=settings.musetalk_dtype or None)
 
 
-def preparation_tools(model, models_dir):
-    """(landmarker or None, face parser or None) for preparing avatars for `model`; each absence
-    is logged with its reason (preparation then uses face boxes, a landmark mask)."""
-    from streamer.avatar.landmarks import landmarker_for
-    from streamer.lipsync.musetalk.parsing import FaceParser
+def _log_finding(text: str, missing: bool) -> None:
+    log.log(logging.WARNING if missing else logging.INFO, "MuseTalk avatar preparation: %s", text)
+
+
+def preparation_tools(model, models_dir, say=_log_finding):
+    """(landmarker or None, face parser or None) for preparing avatars for `model`. What was found,
+    or why not, goes to `say(text, missing)` (default: the log); preparation then uses face boxes
+    for the crop and the jaw line for the mask."""
+    from streamer.avatar.landmarks import describe, landmarker_for
+    from streamer.lipsync.musetalk.parsing import WEIGHTS, FaceParser
 
     landmarker, where = landmarker_for(models_dir)
-    if landmarker is None:
-        log.warning("MuseTalk avatars will be cropped from face boxes, not landmarks: %s", where)
+    say(f"face landmarks: {describe(landmarker, where)}", landmarker is None)
     parser = FaceParser.load(models_dir, model.device, model.dtype)
-    if parser is None:
-        log.info("no face-parsing weights in %s: MuseTalk masks follow the jaw line", models_dir)
+    weights = Path(models_dir) / WEIGHTS
+    say(f"face parsing: {weights}" if parser else f"face parsing: none ({weights} is missing), the mask follows "
+        "the jaw line", parser is None)
     return landmarker, parser
 
 
