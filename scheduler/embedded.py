@@ -27,7 +27,6 @@ class Embedded:
 
     def __init__(self, dispatch: DispatchSettings, bus: MemoryBus, slots: int = 1, settings: Settings | None = None):
         self.local = Local(bus=bus)
-        self.slots = slots
         self.scheduler = Scheduler(dispatch, f"{NAME}-scheduler", local=self.local)
         self.ctx = WorkerContext(dispatch, settings or Settings.load(), NAME, slots, local=self.local)
         self._threads: list[threading.Thread] = []
@@ -35,10 +34,10 @@ class Embedded:
     def start(self) -> None:
         self._threads = [threading.Thread(target=self.scheduler.run, name=f"{NAME}-scheduler", daemon=True)]
         self._threads += [threading.Thread(target=self._slot, name=f"{NAME}-slot-{k}", daemon=True)
-                          for k in range(self.slots)]
+                          for k in range(self.ctx.slots)]
         for t in self._threads:
             t.start()
-        log.info("embedded scheduler and worker (%d slot(s)) running in this process", self.slots)
+        log.info("embedded scheduler and worker (%d slot(s)) running in this process", self.ctx.slots)
 
     def _slot(self) -> None:
         queue = self.local.queue
