@@ -23,14 +23,15 @@ import numpy as np
 import redis
 
 from streamer.avatar.default import ensure_default_avatar
+from streamer.build import PushTo
 from streamer.control.bus import MemoryBus
 from streamer.control.link import connect_redis, stream_time
 from streamer.llm import LlmReplier, LlmSettings
 from streamer.room import RoomPolicy
 from tests.conftest import REDIS_URL, RTMP_MODULE_CANDIDATES, NginxRtmp
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers.live import end_live, start_live, utterance_start
 from tests.media import Player
-from tests.streamer import test_interrupt as live
 
 SCRIPT = {"segments": [
     {"say": "Welcome back to the shop, where we talk about every product in detail and take our time."},
@@ -71,14 +72,13 @@ def run(interrupts: int, comments: int, width: int, height: int) -> None:
         player = Player(url)
         player.start()
         replier = LlmReplier(LlmSettings(base_url=fake.base_url, model="fake", timeout_s=5))
-        session, link, events = live.start_live(avatars, live.rtmp_sink(url), replier=replier, bus=bus,
-                                                policy=RoomPolicy(interrupt_gap_s=0.3), script=SCRIPT,
-                                                size=(width, height))
+        session, events = start_live(avatars, PushTo(url), replier=replier, bus=bus,
+                                     policy=RoomPolicy(interrupt_gap_s=0.3), script=SCRIPT, size=(width, height))
         print(f"interrupt bench: {width}x{height}, espeak, parametric lipsync, commands over {bus_name}")
         rng = random.Random(1)
         cuts: list[float] = []
         for i in range(interrupts + comments):
-            started = events.wait(live.utterance_start(source="script"), 15, after=time.time())
+            started = events.wait(utterance_start(source="script"), 15, after=time.time())
             if started is None:
                 raise SystemExit("the host stopped speaking; giving up")
             time.sleep(0.8 + rng.random())
@@ -89,7 +89,7 @@ def run(interrupts: int, comments: int, width: int, height: int) -> None:
                                                               "comment_id": i, "interrupt": True})))
                 events.wait(lambda k, f, i=i: k == "reply" and f.get("comment_id") == i, 10)
         time.sleep(1.5)
-        live.end_live(session, link, replier)
+        end_live(session)
         player.stop()
         server.stop()
 

@@ -27,8 +27,8 @@ from streamer.avatar.default import ensure_default_avatar
 from streamer.avatar.landmarks import landmarker_for
 from streamer.avatar.model import Avatar
 from streamer.avatar.store import load_avatar
-from streamer.compositor import Canvas
-from streamer.frames import SAMPLES_PER_VIDEO_FRAME, SPEECH, Tick
+from streamer.pipeline.compositor import Canvas
+from streamer.frames import SAMPLES_PER_VIDEO_FRAME, FrameKind, Tick
 from streamer.lipsync.musetalk import MuseTalkModel, write_tiny_release
 from streamer.lipsync.musetalk import avatar as mt_avatar
 from streamer.lipsync.musetalk.engine import MuseTalkEngine
@@ -55,7 +55,7 @@ def speech(seconds: float, start: int) -> list[Tick]:
     t = np.arange(n * SAMPLES_PER_VIDEO_FRAME) / 16000
     audio = (0.2 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
              + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
-    return [Tick(start + i, audio[i * SAMPLES_PER_VIDEO_FRAME:(i + 1) * SAMPLES_PER_VIDEO_FRAME], SPEECH, i % 8)
+    return [Tick(start + i, audio[i * SAMPLES_PER_VIDEO_FRAME:(i + 1) * SAMPLES_PER_VIDEO_FRAME], FrameKind.SPEECH, i % 8)
             for i in range(n)]
 
 

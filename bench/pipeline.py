@@ -18,13 +18,13 @@ import numpy as np
 
 from streamer.avatar.default import ensure_default_avatar
 from streamer.avatar.store import load_avatar
-from streamer.compositor import Canvas
-from streamer.frames import IDLE, SAMPLES_PER_VIDEO_FRAME, SPEECH, Tick
+from streamer.build import LiveSpec, Resources, build_live
+from streamer.frames import SAMPLES_PER_VIDEO_FRAME, FrameKind, Tick
 from streamer.lipsync import create_engine
-from streamer.output.encoder import Encoder
 from streamer.output.sink import Sink
+from streamer.pipeline.compositor import Canvas
+from streamer.pipeline.encoder import Encoder
 from streamer.script import parse_script
-from streamer.session import LiveSession
 from streamer.settings import Settings
 from streamer.voice import create_voice
 from streamer.voice.base import Voice
@@ -62,18 +62,16 @@ def synthesize() -> np.ndarray:
     return np.concatenate(list(voice.stream(TEXT)))
 
 
-def whole_pipeline(avatar, audio, size, seconds) -> float:
+def whole_pipeline(avatars_dir, audio, size, seconds) -> float:
     w, h = size
-    settings = Settings(width=w, height=h)
-    encoder = Encoder(settings)
+    settings = Settings(width=w, height=h, avatars_dir=avatars_dir, lipsync="parametric")
     script = parse_script({"segments": [{"say": TEXT}, {"pause": 400}], "loop": 0})
-    session = LiveSession(settings=settings, script=script, avatar=avatar, engine=create_engine("parametric"),
-                          voice_for=lambda _: ReplayVoice(audio), encoder=encoder, sink=NullSink(),
-                          duration=seconds, realtime=False)
+    spec = LiveSpec(script=script, output=lambda _encoder: NullSink(), duration=seconds, realtime=False)
+    live = build_live(spec, Resources(settings, make_voice=lambda _: ReplayVoice(audio)))
     t = time.perf_counter()
-    session.start()
-    session.wait()
-    return session.output.frames / (time.perf_counter() - t)
+    live.start()
+    live.wait()
+    return live.output.frames / (time.perf_counter() - t)
 
 
 def ticks(avatar, audio, n):
@@ -81,7 +79,7 @@ def ticks(avatar, audio, n):
     for i in range(n):
         chunk = audio[(i * SAMPLES_PER_VIDEO_FRAME) % (len(audio) - SAMPLES_PER_VIDEO_FRAME):][:SAMPLES_PER_VIDEO_FRAME]
         speaking = float(np.sqrt(np.mean(chunk ** 2))) > 0.01
-        out.append(Tick(i, chunk.astype(np.float32), SPEECH if speaking else IDLE, avatar.loop_index(i)))
+        out.append(Tick(i, chunk.astype(np.float32), FrameKind.SPEECH if speaking else FrameKind.IDLE, avatar.loop_index(i)))
     return out
 
 
@@ -127,20 +125,21 @@ def main() -> None:
     args = p.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        ensure_default_avatar(Path(tmp))
-        avatar = load_avatar(Path(tmp), "default")
-    audio = synthesize()
-    print(f"avatar {avatar.size[0]}x{avatar.size[1]}, {len(avatar)} frames; "
-          f"speech {len(audio) / 16000:.1f} s replayed; parametric lipsync; x264 veryfast")
-    for size in sizes:
-        fps = whole_pipeline(avatar, audio, size, args.seconds)
-        stages = per_stage(avatar, audio, size)
-        print(f"\n{size[0]}x{size[1]}: whole pipeline {fps:6.1f} fps ({fps / 25:.1f}x real time)")
-        for name, value in stages.items():
-            if name == "speaking frames":
-                print(f"  {name:32s} {value * 100:6.0f} %")
-            else:
-                print(f"  {name:32s} {value * 1000:6.2f} ms/frame  ({1 / value:7.0f} fps)")
+        avatars = Path(tmp)
+        ensure_default_avatar(avatars)
+        avatar = load_avatar(avatars, "default")
+        audio = synthesize()
+        print(f"avatar {avatar.size[0]}x{avatar.size[1]}, {len(avatar)} frames; "
+              f"speech {len(audio) / 16000:.1f} s replayed; parametric lipsync; x264 veryfast")
+        for size in sizes:
+            fps = whole_pipeline(avatars, audio, size, args.seconds)
+            stages = per_stage(avatar, audio, size)
+            print(f"\n{size[0]}x{size[1]}: whole pipeline {fps:6.1f} fps ({fps / 25:.1f}x real time)")
+            for name, value in stages.items():
+                if name == "speaking frames":
+                    print(f"  {name:32s} {value * 100:6.0f} %")
+                else:
+                    print(f"  {name:32s} {value * 1000:6.2f} ms/frame  ({1 / value:7.0f} fps)")
 
 
 if __name__ == "__main__":

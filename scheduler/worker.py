@@ -19,25 +19,21 @@ from datetime import datetime, timezone
 import redis
 from sqlalchemy import update
 
-from backend.db import Database
-from backend.models import Avatar as AvatarRow
-from backend.models import Comment, LiveSession, Room, Script, Voice
+from db.database import Database
+from db.models import Avatar as AvatarRow
+from db.models import Comment, LiveSession, Room, Script, Voice
 from scheduler.claims import RedisClaims
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
-from streamer.avatar.store import load_avatar
-from streamer.control.link import ControlLink, connect_redis
-from streamer.demo import Voices
+from streamer.build import LiveSpec, PushTo, Resources, build_live
+from streamer.control.link import connect_redis
 from streamer.director import Position
-from streamer.lipsync import engine_or_fallback
-from streamer.llm import create_replier
-from streamer.output.encoder import Encoder
-from streamer.output.rtmp import RtmpSink, mask_url
-from streamer.output.sink import SinkError
+from streamer.live import Live, LiveState
+from streamer.output.rtmp import mask_url
 from streamer.room import RoomPolicy
 from streamer.script import parse_script
-from streamer.session import LiveSession as Live
 from streamer.settings import Settings
+from streamer.voice import voice_spec
 
 log = logging.getLogger("livehost.worker")
 
@@ -66,25 +62,8 @@ class WorkerContext:
         else:  # the embedded default: a thread of the API's process
             self.redis, self.bus, self.claims = None, local.bus, local.claims
         self.shutting_down = threading.Event()
-        self._lock = threading.Lock()
-        self._engines: dict = {}
-        self._avatars: dict = {}
+        self.resources = Resources(settings)  # engines and avatars, loaded once for all lives
         self.running: dict[int, "LiveRunner"] = {}
-
-    def engine(self, name: str):
-        """(engine, why it fell back or None) for lipsync `name`, loaded once for the whole
-        worker; with lipsync_fallback "refuse" a missing engine raises LipsyncError."""
-        with self._lock:
-            if name not in self._engines:
-                self._engines[name] = engine_or_fallback(name, self.settings)
-            return self._engines[name]
-
-    def avatar(self, slug: str):
-        """The prepared avatar `slug`, loaded once and shared (read-only) by the worker's lives."""
-        with self._lock:
-            if slug not in self._avatars:
-                self._avatars[slug] = load_avatar(self.settings.avatars_dir, slug)
-            return self._avatars[slug]
 
 
 class LiveRunner:
@@ -109,7 +88,7 @@ class LiveRunner:
             if row is None:
                 return "skipped"
             try:
-                live, link, replier = self._build(row)
+                live = self._build(row)
             except CannotStart as e:
                 if not keeper.lost.is_set():
                     self._finish("failed", str(e))
@@ -119,7 +98,7 @@ class LiveRunner:
             try:
                 if row["scheduled_at"] is not None:
                     self._wait_for_start(row["scheduled_at"])
-                return self._run(live, link, replier)
+                return self._run(live)
             finally:
                 ctx.running.pop(self.id, None)
         finally:
@@ -178,56 +157,30 @@ class LiveRunner:
             s.commit()
 
     # -- building the live ------------------------------------------------------------------------------
-    def _build(self, row: dict):
-        ctx, settings = self.ctx, self.ctx.settings
+    def _build(self, row: dict) -> Live:
+        ctx = self.ctx
         room, script, avatar, voice = row["room"], row["script"], row["avatar"], row["voice"]
         if None in (room, script, avatar, voice):
             raise CannotStart("its room, script, avatar or voice was deleted")
-        from backend.resources.voices import voice_spec
-
         try:
             url = room.push_url(ctx.dispatch.data_key)
-        except ValueError as e:
-            raise CannotStart(str(e)) from None
-        try:
-            parsed = parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}")
-            voices = Voices(voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch))
-            voices(None).check()
-            avatar_obj = ctx.avatar(avatar.slug)
-            engine, fell_back = ctx.engine(settings.lipsync)
-            policy = RoomPolicy.from_settings(room.settings)
-            start = Position(**{k: int(v) for k, v in row["position"].items()
-                                if k in ("round", "segment", "sentence")})
+            spec = LiveSpec(
+                script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
+                output=PushTo(url, connect_for=CONNECT_FOR_S), id=str(self.id),
+                voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
+                policy=RoomPolicy.from_settings(room.settings),
+                start=Position(**{k: int(v) for k, v in row["position"].items()
+                                  if k in ("round", "segment", "sentence")}))
+            live = build_live(spec, ctx.resources, bus=ctx.bus, worker=ctx.name, on_event=self._on_event,
+                              cancel=ctx.shutting_down)
         except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
             raise CannotStart(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-        encoder = Encoder(settings)
-        link = ControlLink(ctx.bus, self.id, worker=ctx.name)
-        sink = RtmpSink(url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
-                        on_event=lambda kind, **f: link.on_event(kind, **f))
-        deadline = time.monotonic() + CONNECT_FOR_S
-        while True:
-            try:
-                sink.connect()
-                break
-            except SinkError as e:
-                if time.monotonic() >= deadline or ctx.shutting_down.is_set():
-                    raise CannotStart(str(e)) from None
-                time.sleep(0.5)
-        replier = create_replier(settings.llm(), policy.reply_rules())
+        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(url), row["attempt"], spec.start)
+        return live
 
-        def on_event(kind: str, **fields) -> None:
-            link.on_event(kind, **fields)
-            if kind == "reply" and fields.get("comment_id") is not None and fields.get("text"):
-                self._db_jobs.put((fields["comment_id"], fields["text"]))
-
-        if fell_back:
-            link.on_event("error", source="lipsync", message=f"lipsync {settings.lipsync} is not available, "
-                          f"using parametric: {fell_back}")
-        live = Live(settings=settings, script=parsed, avatar=avatar_obj, engine=engine, voice_for=voices,
-                    encoder=encoder, sink=sink, on_event=on_event, session_id=str(self.id), start=start,
-                    policy=policy, replier=replier)
-        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(url), row["attempt"], start)
-        return live, link, replier
+    def _on_event(self, kind: str, **fields) -> None:
+        if kind == "reply" and fields.get("comment_id") is not None and fields.get("text"):
+            self._db_jobs.put((fields["comment_id"], fields["text"]))
 
     def _wait_for_start(self, at: datetime) -> None:
         """Ready and connected early: wait for the scheduled start time."""
@@ -235,10 +188,9 @@ class LiveRunner:
             time.sleep(min(left, 0.5))
 
     # -- running ------------------------------------------------------------------------------------
-    def _run(self, live: Live, link: ControlLink, replier) -> str:
+    def _run(self, live: Live) -> str:
         ctx = self.ctx
         live.start()
-        link.start(live)
         outcome = "ended"
         try:
             self._save(live, first=True)
@@ -258,11 +210,6 @@ class LiveRunner:
             log.exception("session %s: worker loop failed; stopping the live", self.id)
             outcome = "error"
         live.stop()
-        link.stop()
-        replier.close()
-        live_voices = getattr(live.speaker, "voice_for", None)
-        if hasattr(live_voices, "close"):
-            live_voices.close()
         position = live.resume_position().as_dict()
         if outcome == "lost":
             return outcome
@@ -270,7 +217,7 @@ class LiveRunner:
         if outcome == "handed back":
             self._finish("queued", f"worker {ctx.name} shut down; handed back", position)
             log.info("session %s: handed back at %s", self.id, position)
-        elif live.state == "failed" or outcome == "error":
+        elif live.state == LiveState.FAILED or outcome == "error":
             self._finish("failed", live.errors[-1] if live.errors else "the worker loop failed", position)
             outcome = "failed"
         else:

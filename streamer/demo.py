@@ -8,25 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from streamer.avatar.model import Avatar, AvatarError
+from streamer.avatar.model import AvatarError
+from streamer.build import LiveSpec, PushTo, RecordTo, Resources, build_live
 from streamer.control.bus import BusError
 from streamer.control.console import HELP, Console
-from streamer.control.link import ControlLink, connect_redis
-from streamer.llm import create_replier
-from streamer.lipsync import engine_or_fallback
+from streamer.control.link import connect_redis
 from streamer.lipsync.base import LipsyncError
-from streamer.output.encoder import Encoder
-from streamer.output.file import FileSink
 from streamer.output.receiver import LocalReceiver
-from streamer.output.rtmp import RtmpSink, parse_rtmp_url
-from streamer.output.sink import Sink, SinkError
+from streamer.output.rtmp import parse_rtmp_url
+from streamer.output.sink import SinkError
 from streamer.progress import ProgressBar
 from streamer.room import RoomPolicy, load_room
-from streamer.script import Script, ScriptError, load_script
-from streamer.session import LiveSession
+from streamer.script import ScriptError, load_script
 from streamer.settings import Settings, SettingsError
-from streamer.voice import create_voice
-from streamer.voice.base import Voice, VoiceError
+from streamer.voice.base import VoiceError
 
 log = logging.getLogger("livehost.demo")
 
@@ -46,33 +41,14 @@ class DemoOptions:
     commands: TextIO | None = None  # where typed commands come from (stdin); None: none
 
 
-def load_avatar_for(settings: Settings) -> Avatar:
+def ensure_avatar(settings: Settings) -> None:
+    """The default avatar is made on first use (and given action clips an older one lacks)."""
     from streamer.avatar.default import ensure_default_avatar
-    from streamer.avatar.store import load_avatar
 
     if settings.avatar == "default":
         if not (settings.avatars_dir / "default").exists():
             print("Preparing the default avatar (once)...", file=sys.stderr)
-        ensure_default_avatar(settings.avatars_dir)  # also adds action clips an older one lacks
-    return load_avatar(settings.avatars_dir, settings.avatar)
-
-
-class Voices:
-    """Voice specs -> Voice objects, created once each; the session's default for None."""
-
-    def __init__(self, default: str):
-        self.default = default
-        self._voices: dict[str, Voice] = {}
-
-    def __call__(self, spec: str | None) -> Voice:
-        spec = spec or self.default
-        if spec not in self._voices:
-            self._voices[spec] = create_voice(spec)
-        return self._voices[spec]
-
-    def close(self) -> None:
-        for v in self._voices.values():
-            v.close()
+        ensure_default_avatar(settings.avatars_dir)
 
 
 def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
@@ -81,85 +57,65 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         parse_rtmp_url(opts.push)
     if opts.duration is not None and opts.duration <= 0:
         raise SettingsError(f"--duration must be a positive number of seconds, not {opts.duration:g}")
-    script: Script = load_script(opts.script or SAMPLE_SCRIPT)
-    voices = Voices(settings.voice)
-    voices(None).check()
-    for seg in script.segments:
-        if seg.voice:
-            voices(seg.voice).check()
+    script = load_script(opts.script or SAMPLE_SCRIPT)
     policy = load_room(opts.room) if opts.room else RoomPolicy()
-    link = _bus_link(settings, opts.bus_session)
-    engine, fell_back = engine_or_fallback(settings.lipsync, settings)
-    if fell_back:
-        print(f"livehost: lipsync {settings.lipsync} is not available, using parametric: {fell_back}",
-              file=out, flush=True)
-    avatar = load_avatar_for(settings)
-    encoder = Encoder(settings)
+    bus = _bus(settings, opts.bus_session)
+    ensure_avatar(settings)
     receiver = None
-    sink: Sink
     if opts.record:
-        sink = FileSink(opts.record, encoder, realtime=opts.pace)
+        output = RecordTo(opts.record, paced=opts.pace)
+    elif opts.push:
+        output = PushTo(opts.push)
     else:
-        url = opts.push
-        if url is None:
-            receiver = LocalReceiver(settings.var_dir / "demo")
-            receiver.start()
-            url = receiver.url
-        sink = RtmpSink(url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
-                        on_event=lambda kind, **f: _log_event(kind, session="demo", **f),
-                        probe=receiver is None)
-        _first_connect(sink, patient=receiver is not None)
-    replier = create_replier(settings.llm(), policy.reply_rules())
-
-    def on_event(kind: str, **fields) -> None:
-        _log_event(kind, **fields)
-        if link is not None:
-            link.on_event(kind, **fields)
-
-    session = LiveSession(settings=settings, script=script, avatar=avatar, engine=engine,
-                          voice_for=voices, encoder=encoder, sink=sink, duration=opts.duration,
-                          realtime=opts.pace, on_event=on_event, session_id=opts.bus_session or "demo",
-                          policy=policy, replier=replier)
-    print(f"livehost: live to {sink.describe()} at {settings.width}x{settings.height}, "
-          f"voice {settings.voice}, avatar {avatar.id}, lipsync {settings.lipsync}, "
+        receiver = LocalReceiver(settings.var_dir / "demo")
+        receiver.start()
+        output = PushTo(receiver.url, connect_for=5.0, probe=False)
+    spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy,
+                    duration=opts.duration, realtime=opts.pace)
+    try:
+        live = build_live(spec, Resources(settings), bus=bus, worker="demo", on_event=_log_event)
+    except BaseException:
+        if receiver is not None:
+            receiver.stop()
+        raise
+    if live.parts.fallback:
+        print(f"livehost: lipsync {settings.lipsync} is not available, using parametric: {live.parts.fallback}",
+              file=out, flush=True)
+    print(f"livehost: live to {live.sink.describe()} at {settings.width}x{settings.height}, "
+          f"voice {settings.voice}, avatar {settings.avatar}, lipsync {settings.lipsync}, "
           f"replies by {'LLM ' + settings.llm_model if settings.llm() else 'keyword rules'}", file=out, flush=True)
-    session.start()
-    if link is not None:
-        link.start(session)
+    live.start()
+    if bus is not None:
         print(f"livehost: taking commands for session {opts.bus_session} from the control bus", file=out, flush=True)
     if opts.commands is not None:
         print(f"livehost: {HELP}", file=out, flush=True)
-        Console(session, opts.commands, out).start()
+        Console(live, opts.commands, out).start()
     try:
-        while not session.wait(1.0):
-            _print_status(session.status(), out)
+        while not live.wait(1.0):
+            _print_status(live.status(), out)
     except KeyboardInterrupt:
         print("\nstopping...", file=out, flush=True)
-        session.stop()
-    session.wait()
-    if link is not None:
-        link.stop()
-    replier.close()
-    voices.close()
+        live.stop()
+    live.wait()
     if receiver is not None:
         time.sleep(0.3)
         receiver.stop()
-    st = session.status()
+    st = live.status()
     print(f"livehost: {st['state']} after {st['seconds']:.1f} s of media", file=out, flush=True)
     if receiver is not None and receiver.recordings:
         for path in receiver.recordings:
             print(f"recorded: {path}  (play it: ffplay {path})", file=out)
     elif opts.record:
         print(f"recorded: {opts.record}  (play it: ffplay {opts.record})", file=out)
-    if session.errors:
-        print(f"livehost: finished with {len(session.errors)} error(s); first: {session.errors[0]}",
+    if live.errors:
+        print(f"livehost: finished with {len(live.errors)} error(s); first: {live.errors[0]}",
               file=out, flush=True)
         return 1
-    return 0 if session.state == "ended" else 1
+    return 0 if live.state == "ended" else 1
 
 
-def _bus_link(settings: Settings, session_id: str | None) -> ControlLink | None:
-    """The link to Redis for --session, checked now so a wrong URL is an error before going live."""
+def _bus(settings: Settings, session_id: str | None):
+    """The control bus for --session, checked now so a wrong URL is an error before going live."""
     if session_id is None:
         return None
     if not settings.redis_url:
@@ -169,20 +125,7 @@ def _bus_link(settings: Settings, session_id: str | None) -> ControlLink | None:
         bus.cursor(session_id)
     except BusError as e:
         raise SettingsError(str(e)) from None
-    return ControlLink(bus, session_id, worker="demo")
-
-
-def _first_connect(sink: RtmpSink, patient: bool) -> None:
-    """Connect once before going live, so a wrong URL is an error now rather than a retry loop."""
-    deadline = time.monotonic() + (5.0 if patient else 0.0)
-    while True:
-        try:
-            sink.connect()
-            return
-        except SinkError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)
+    return bus
 
 
 def _print_status(st: dict, out) -> None:

@@ -14,10 +14,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streamer.cut import Generation
+from streamer.pipeline.generation import Generation
 from streamer.frames import Utterance
 from streamer.script import Script, split_sentences
-from streamer.stage import END, Stopped
+from streamer.pipeline.pipe import END, Stopped
 
 log = logging.getLogger("livehost.director")
 

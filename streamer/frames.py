@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -16,10 +17,16 @@ FPS = 25
 AUDIO_FRAMES_PER_VIDEO_FRAME = 2
 SAMPLES_PER_VIDEO_FRAME = AUDIO_FRAME_SAMPLES * AUDIO_FRAMES_PER_VIDEO_FRAME  # 640 = 40 ms
 
-# Frame kinds, LiveTalking's `audiotype` idea: 0 speech, 1 idle, >= 2 an action clip.
-SPEECH = 0
-IDLE = 1
-ACTION = 2
+
+
+class FrameKind(Enum):
+    """What a frame of media is (LiveTalking's `audiotype` idea): the host speaking, the idle
+    loop (silence, pauses), or an action clip playing its own frames."""
+
+    SPEECH = "speech"
+    IDLE = "idle"
+    ACTION = "action"
+
 
 _ids = itertools.count(1)
 
@@ -47,7 +54,7 @@ class AudioFrame:
     """20 ms of 16 kHz mono float32 audio (320 samples) and what it is."""
 
     samples: np.ndarray
-    kind: int = SPEECH
+    kind: FrameKind = FrameKind.SPEECH
     utterance: Utterance | None = None
     gen: int = 0
     position: object = None  # the script item it belongs to (a sentence or a pause), if any
@@ -63,10 +70,10 @@ class Tick:
 
     index: int
     audio: np.ndarray  # float32, 640 samples at 16 kHz
-    kind: int
+    kind: FrameKind
     avatar_index: int
     utterance: Utterance | None = None
-    clip: str | None = None  # action clip name when kind >= ACTION
+    clip: str | None = None  # action clip name when kind is ACTION
     gen: int = 0  # interrupt generation of its content; stale once an interrupt follows
     position: object = None  # script item it belongs to (sentence, pause or action), if any
     fade: tuple[str, int, float] | None = None  # (clip, clip frame, weight) blended over it: a crossfade

@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import TextIO
 
-from streamer.session import CommandError
+from streamer.live import CommandError
 
 log = logging.getLogger("livehost.console")
 

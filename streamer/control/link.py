@@ -15,7 +15,7 @@ from collections import deque
 import redis
 
 from streamer.control.bus import BusError, RedisBus
-from streamer.session import CommandError
+from streamer.live import CommandError
 
 log = logging.getLogger("livehost.control")
 

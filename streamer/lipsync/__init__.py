@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from streamer.lipsync.base import LipPatch, LipsyncEngine, LipsyncError, LipStream
-
-if TYPE_CHECKING:
-    from streamer.settings import Settings
+from streamer.lipsync.base import LipFrame, LipPatch, LipsyncEngine, LipsyncError, LipStream
+from streamer.settings import Settings
 
 log = logging.getLogger("livehost.lipsync")
 
@@ -18,6 +15,7 @@ ENGINES = ("parametric", "musetalk")
 def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
     """A ready engine by name: 'parametric' (CPU, no weights) or 'musetalk' (weights under
     settings.models_dir). Raises LipsyncError saying what is missing or wrong."""
+    # each engine's module loads when that engine is asked for (MuseTalk's imports torch)
     if name == "parametric":
         from streamer.lipsync.parametric import ParametricEngine
 
@@ -53,6 +51,7 @@ def preparation_tools(model, models_dir, say=_log_finding):
     """(landmarker or None, face parser or None) for preparing avatars for `model`. What was found,
     or why not, goes to `say(text, missing)` (default: the log); preparation then uses face boxes
     for the crop and the jaw line for the mask."""
+    # torch (the face parser) and the landmarkers: loaded only to prepare for MuseTalk
     from streamer.avatar.landmarks import describe, landmarker_for
     from streamer.lipsync.musetalk.parsing import WEIGHTS, FaceParser
 
@@ -66,8 +65,6 @@ def preparation_tools(model, models_dir, say=_log_finding):
 
 
 def _default_settings() -> Settings:
-    from streamer.settings import Settings
-
     return Settings()
 
 
@@ -83,5 +80,5 @@ def engine_or_fallback(name: str, settings: Settings) -> tuple[LipsyncEngine, st
         return create_engine("parametric"), str(e)
 
 
-__all__ = ["ENGINES", "LipPatch", "LipStream", "LipsyncEngine", "LipsyncError", "create_engine",
+__all__ = ["ENGINES", "LipFrame", "LipPatch", "LipStream", "LipsyncEngine", "LipsyncError", "create_engine",
            "engine_or_fallback"]

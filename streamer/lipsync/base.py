@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,7 +29,11 @@ class LipPatch:
     alpha: np.ndarray
 
 
-Result = tuple[Tick, "LipPatch | None"]
+class LipFrame(NamedTuple):
+    """A tick as it leaves lipsync: with its patch, or None to show the avatar frame as it is."""
+
+    tick: Tick
+    patch: LipPatch | None
 
 
 class LipStream(ABC):
@@ -40,13 +45,13 @@ class LipStream(ABC):
     """
 
     @abstractmethod
-    def push(self, tick: Tick) -> list[Result]: ...
+    def push(self, tick: Tick) -> list[LipFrame]: ...
 
-    def flush(self) -> list[Result]:
+    def flush(self) -> list[LipFrame]:
         """Return every tick still held, finished."""
         return []
 
-    def reset(self) -> list[Result]:
+    def reset(self) -> list[LipFrame]:
         """Interrupt: drop pending work and state; return every tick still held, unpatched, so
         no video frame is lost. The next push starts fresh."""
         return []

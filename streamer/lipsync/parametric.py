@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from streamer.avatar.model import Avatar
-from streamer.frames import ACTION, SPEECH, Tick
-from streamer.lipsync.base import LipPatch, LipsyncEngine, LipStream, Result
+from streamer.frames import FrameKind, Tick
+from streamer.lipsync.base import LipFrame, LipPatch, LipsyncEngine, LipStream
 
 log = logging.getLogger("livehost.lipsync")
 
@@ -148,16 +148,16 @@ class ParametricStream(LipStream):
         self._rigs: OrderedDict[tuple, _Rig] = OrderedDict()
         self._looks: dict[tuple, _Look] = {}
 
-    def push(self, tick: Tick) -> list[Result]:
-        if tick.kind >= ACTION:  # an action clip plays its own frames
+    def push(self, tick: Tick) -> list[LipFrame]:
+        if tick.kind is FrameKind.ACTION:  # an action clip plays its own frames
             self.mouth.reset()
-            return [(tick, None)]
-        self.mouth.update(tick.audio if tick.kind == SPEECH else None)
+            return [LipFrame(tick, None)]
+        self.mouth.update(tick.audio if tick.kind is FrameKind.SPEECH else None)
         if self.mouth.at_rest:
-            return [(tick, None)]
-        return [(tick, self.render(tick.avatar_index, self.mouth.openness, self.mouth.width))]
+            return [LipFrame(tick, None)]
+        return [LipFrame(tick, self.render(tick.avatar_index, self.mouth.openness, self.mouth.width))]
 
-    def reset(self) -> list[Result]:
+    def reset(self) -> list[LipFrame]:
         self.mouth.reset()
         return []
 

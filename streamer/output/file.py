@@ -5,7 +5,7 @@ from pathlib import Path
 
 import av
 
-from streamer.output.encoder import Encoder
+from streamer.pipeline.encoder import Encoder
 from streamer.output.sink import Sink, SinkError
 
 

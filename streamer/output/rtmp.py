@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import av
 
-from streamer.output.encoder import Encoder
+from streamer.pipeline.encoder import Encoder
 from streamer.output.sink import Sink, SinkError
 
 log = logging.getLogger("livehost.rtmp")

@@ -1,15 +1,9 @@
-"""What a sink is, and the output stage that writes packets to it."""
+"""What a sink is: where the encoded packets of a live go (RTMP, a file, a test)."""
 from __future__ import annotations
 
-import logging
-import threading
 from abc import ABC, abstractmethod
 
 import av
-
-from streamer.stage import END, Pipe, Stage
-
-log = logging.getLogger("livehost.output")
 
 
 class SinkError(Exception):
@@ -32,29 +26,3 @@ class Sink(ABC):
 
     def describe(self) -> str:
         return type(self).__name__
-
-
-class OutputStage(Stage):
-    """Takes packet lists from `inp` and writes them to `sink` as they come (the encoder stage
-    paces a live). Counts what it sent for status: `frames` (video packets) and `bytes`."""
-
-    def __init__(self, inp: Pipe, sink: Sink, stop: threading.Event, on_error):
-        super().__init__("output", stop, on_error)
-        self.inp, self.sink = inp, sink
-        self.frames = 0
-        self.bytes = 0
-
-    def loop(self) -> None:
-        try:
-            while True:
-                item = self.inp.get()
-                if item is END:
-                    return
-                for packet in item:
-                    size = packet.size
-                    is_video = packet.stream.type == "video" if packet.stream else False
-                    self.sink.write(packet)
-                    self.bytes += size
-                    self.frames += is_video
-        finally:
-            self.sink.close()

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME
-from streamer.output.encoder import Encoder
+from streamer.pipeline.encoder import Encoder
 from streamer.output.rtmp import RtmpSink
 from streamer.output.sink import SinkError
 from streamer.settings import Settings

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from streamer.control.console import HELP, Console, parse_line
-from streamer.session import CommandError
+from streamer.live import CommandError
 
 pytestmark = pytest.mark.timeout(20)
 

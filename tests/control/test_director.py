@@ -9,13 +9,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import pytest
 
-from streamer.cut import Generation
+from streamer.pipeline.generation import Generation
 from streamer.director import Action, Director, Lines, Pause, Position
 from streamer.frames import Utterance
 from streamer.llm import ReplyRules, ScriptedReplier
 from streamer.llm.reply import Reply
 from streamer.script import parse_script
-from streamer.stage import END, Stopped
+from streamer.pipeline.pipe import END, Stopped
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -12,7 +12,7 @@ import redis
 
 from streamer.control.bus import MemoryBus, RedisBus, key
 from streamer.control.link import ControlLink, connect_redis, stream_time
-from streamer.session import CommandError
+from streamer.live import CommandError
 from tests.conftest import free_port, need
 
 pytestmark = pytest.mark.timeout(30)

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("torch", reason="the musetalk extra is not installed (pip install 'livehost[musetalk]')")
 
 from streamer.avatar.store import load_avatar  # noqa: E402
-from streamer.frames import IDLE, SAMPLES_PER_VIDEO_FRAME, SPEECH, Tick  # noqa: E402
+from streamer.frames import SAMPLES_PER_VIDEO_FRAME, FrameKind, Tick  # noqa: E402
 from streamer.lipsync import create_engine  # noqa: E402
 from streamer.lipsync.musetalk import avatar as mt_avatar  # noqa: E402
 from streamer.lipsync.musetalk import write_tiny_release  # noqa: E402
@@ -44,8 +44,8 @@ def avatar(avatars_dir, tmp_path):
     return load_avatar(tmp_path, "default")
 
 
-def speech_ticks(seconds: float, start: int = 0, kind: int = SPEECH) -> list[Tick]:
-    audio = voiced(seconds)[0] if kind == SPEECH else np.zeros(int(seconds * 16000), np.float32)
+def speech_ticks(seconds: float, start: int = 0, kind: FrameKind = FrameKind.SPEECH) -> list[Tick]:
+    audio = voiced(seconds)[0] if kind is FrameKind.SPEECH else np.zeros(int(seconds * 16000), np.float32)
     n = len(audio) // SAMPLES_PER_VIDEO_FRAME
     return [Tick(start + i, audio[i * SAMPLES_PER_VIDEO_FRAME:(i + 1) * SAMPLES_PER_VIDEO_FRAME], kind, i % 5)
             for i in range(n)]
@@ -89,7 +89,8 @@ def test_without_a_landmark_model_the_crop_comes_from_the_face_boxes(engine, ava
 
 def test_every_tick_comes_out_once_in_order_after_the_hold(engine, avatar):
     stream = engine.open(avatar)
-    ticks = speech_ticks(0.6, kind=IDLE) + speech_ticks(1.2, start=15) + speech_ticks(0.6, start=45, kind=IDLE)
+    ticks = (speech_ticks(0.6, kind=FrameKind.IDLE) + speech_ticks(1.2, start=15)
+             + speech_ticks(0.6, start=45, kind=FrameKind.IDLE))
     out, first_out = [], None
     for k, t in enumerate(ticks):
         got = stream.push(t)
@@ -101,14 +102,14 @@ def test_every_tick_comes_out_once_in_order_after_the_hold(engine, avatar):
     assert first_out == engine.delay_frames, "the stream must hold a fixed number of ticks"
     assert engine.delay_s == pytest.approx(engine.delay_frames / 25)
     patched = {t.index for t, p in out if p is not None}
-    assert patched == {t.index for t in ticks if t.kind == SPEECH}
+    assert patched == {t.index for t in ticks if t.kind is FrameKind.SPEECH}
     assert stream.late == 0
 
 
 def test_speech_changes_the_mouth_and_silence_never_calls_the_model(engine, avatar):
     stream = engine.open(avatar)
     before = engine.batcher.frames
-    out = run(stream, speech_ticks(2.0, kind=IDLE))
+    out = run(stream, speech_ticks(2.0, kind=FrameKind.IDLE))
     assert all(p is None for _, p in out) and engine.batcher.frames == before
     out = run(stream, speech_ticks(1.0, start=50))
     assert engine.batcher.frames == before + 25

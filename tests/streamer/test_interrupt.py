@@ -2,107 +2,20 @@
 nginx-rtmp and pulled back by a low-latency player; LLM replies from a fake OpenAI-compatible server."""
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 
 import numpy as np
 import pytest
 
 from streamer.avatar.store import load_avatar
-from streamer.compositor import Canvas
-from streamer.control.link import ControlLink, connect_redis, stream_time
-from streamer.lipsync import create_engine
+from streamer.build import PushTo, RecordTo
+from streamer.control.link import connect_redis, stream_time
 from streamer.llm import LlmReplier, LlmSettings
-from streamer.output.encoder import Encoder
-from streamer.output.file import FileSink
-from streamer.output.rtmp import RtmpSink
+from streamer.pipeline.compositor import Canvas
 from streamer.room import RoomPolicy
-from streamer.script import parse_script
-from streamer.session import LiveSession
-from streamer.settings import Settings
-from streamer.voice import create_voice
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers.live import H, W, end_live, mouth_box_on_canvas, start_live, utterance_start
 from tests.media import Player
-from tests.streamer.test_live_rtmp import mouth_box_on_canvas
-
-W, H = 320, 568
-LONG_SCRIPT = {"segments": [
-    {"say": "Welcome to the shop, where today we look at a long list of products and talk about every one "
-            "of them in great detail, so please stay with us for a while."},
-    {"say": "The second sentence of the script comes after the first one, and it is also rather long."},
-], "loop": 0}
-
-
-class Recorder:
-    """Collects a session's events with the wall time they happened; waits for one to show up."""
-
-    def __init__(self, then=None):
-        self.events: list[tuple[float, str, dict]] = []
-        self.then = then
-        self._cv = threading.Condition()
-
-    def __call__(self, kind: str, **fields) -> None:
-        with self._cv:
-            self.events.append((time.time(), kind, fields))
-            self._cv.notify_all()
-        if self.then is not None:
-            self.then(kind, **fields)
-
-    def wait(self, pred, timeout: float, after: float = 0.0):
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while True:
-                for t, kind, f in self.events:
-                    if t >= after and pred(kind, f):
-                        return t, f
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cv.wait(left)
-
-    def of(self, kind: str, **match) -> list[tuple[float, dict]]:
-        return [(t, f) for t, k, f in self.events if k == kind and all(f.get(a) == b for a, b in match.items())]
-
-
-def utterance_start(text=None, source=None):
-    return lambda kind, f: (kind == "utterance" and f.get("state") == "start"
-                            and (text is None or f["text"] == text) and (source is None or f.get("source") == source))
-
-
-def start_live(avatars_dir, sink_for, *, replier=None, policy=None, bus=None, script=LONG_SCRIPT, realtime=True,
-               size=(W, H)):
-    settings = Settings(width=size[0], height=size[1])
-    encoder = Encoder(settings)
-    sink = sink_for(encoder)
-    session_id = f"t-{uuid.uuid4().hex[:10]}"
-    link = ControlLink(bus, session_id, worker="test") if bus is not None else None
-    events = Recorder(link.on_event if link else None)
-    session = LiveSession(settings=settings, script=parse_script(script), avatar=load_avatar(avatars_dir, "default"),
-                          engine=create_engine("parametric"), voice_for=lambda _: create_voice("espeak:en"),
-                          encoder=encoder, sink=sink, realtime=realtime, on_event=events, session_id=session_id,
-                          policy=policy, replier=replier)
-    session.start()
-    if link is not None:
-        link.start(session)
-    return session, link, events
-
-
-def end_live(session, link=None, replier=None):
-    session.stop()
-    if link is not None:
-        link.stop()
-    if replier is not None:
-        replier.close()
-    assert session.state == "ended", session.errors
-
-
-def rtmp_sink(url):
-    def make(encoder):
-        sink = RtmpSink(url, encoder, 5.0, 1.0)
-        sink.connect()
-        return sink
-    return make
 
 
 def idle_difference(player: Player, avatars_dir, box, t0: float, t1: float) -> list[float]:
@@ -127,16 +40,16 @@ def test_interrupt_silences_the_stream_within_200ms_then_replies_and_resumes_the
     with FakeOpenAI(reply="Good question. It costs nine dollars, shipping included.", first_token_delay=1.0,
                     token_delay=0.02) as fake:
         replier = LlmReplier(LlmSettings(base_url=fake.base_url, model="fake-model", api_key="sk-test", timeout_s=5))
-        session, link, events = start_live(avatars_dir, rtmp_sink(url), replier=replier, bus=redis_bus)
+        live, events = start_live(avatars_dir, PushTo(url), replier=replier, bus=redis_bus)
         assert events.wait(utterance_start(source="script"), 10), "the host never started speaking"
         time.sleep(3.5)  # well inside the first (long) sentence
-        msg_id = redis_bus.send(session.id, {"type": "comment", "text": "How much is it?", "user": "ann",
+        msg_id = redis_bus.send(live.id, {"type": "comment", "text": "How much is it?", "user": "ann",
                                              "comment_id": 5, "interrupt": True})
         sent = stream_time(msg_id)
         assert events.wait(lambda k, f: k == "reply" and f.get("comment_id") == 5, 15, after=sent), "no reply"
         resumed = events.wait(utterance_start(source="script"), 15, after=sent)
         time.sleep(1.0)
-        end_live(session, link, replier)
+        end_live(live)
     player.stop()
 
     # What the viewer heard: speech, then silence within 200 ms of stream time after the command.
@@ -169,28 +82,24 @@ def test_interrupt_silences_the_stream_within_200ms_then_replies_and_resumes_the
     assert len(pts) > 150 and np.max(np.diff(pts)) < 0.05
 
 
-def file_sink(tmp_path):
-    return lambda encoder: FileSink(tmp_path / "live.flv", encoder, realtime=True)
-
-
 @pytest.mark.slow
 def test_interrupt_during_a_pending_llm_request_cancels_it(redis_bus, avatars_dir, tmp_path):
     with FakeOpenAI(mode="hang") as fake:
         replier = LlmReplier(LlmSettings(base_url=fake.base_url, model="fake-model", timeout_s=20))
-        session, link, events = start_live(avatars_dir, file_sink(tmp_path), replier=replier, bus=redis_bus,
-                                           policy=RoomPolicy(interrupt_gap_s=0.5))
+        live, events = start_live(avatars_dir, RecordTo(tmp_path / "live.flv", paced=True), replier=replier,
+                                  bus=redis_bus, policy=RoomPolicy(interrupt_gap_s=0.5))
         assert events.wait(utterance_start(source="script"), 10)
-        redis_bus.send(session.id, {"type": "comment", "text": "Are you there?", "comment_id": 9, "interrupt": True})
+        redis_bus.send(live.id, {"type": "comment", "text": "Are you there?", "comment_id": 9, "interrupt": True})
         assert fake.wait_for_requests(1, timeout=5), "the LLM was never asked"
         t = time.time()
-        redis_bus.send(session.id, {"type": "interrupt"})
+        redis_bus.send(live.id, {"type": "interrupt"})
         assert fake.wait_for_disconnects(1, timeout=1.5), "the LLM request was not cancelled"
         reply = events.wait(lambda k, f: k == "reply" and f.get("comment_id") == 9, 3)
         assert reply is not None and reply[1]["cut"] and reply[1]["text"] == ""
         # The host goes back to the script after the room's interrupt gap.
         back = events.wait(utterance_start(source="script"), 6, after=t)
         assert back is not None and back[0] - t >= 0.4
-        end_live(session, link, replier)
+        end_live(live)
 
 
 @pytest.mark.slow
@@ -201,15 +110,16 @@ def test_llm_failure_gets_the_fallback_line_within_the_timeout_and_the_live_goes
     with FakeOpenAI(mode=mode) as fake:
         replier = LlmReplier(LlmSettings(base_url=fake.base_url, model="fake-model", timeout_s=1.5),
                              RoomPolicy(fallback_line=fallback).reply_rules())
-        session, link, events = start_live(avatars_dir, file_sink(tmp_path), replier=replier, bus=redis_bus)
+        live, events = start_live(avatars_dir, RecordTo(tmp_path / "live.flv", paced=True), replier=replier,
+                                  bus=redis_bus)
         assert events.wait(utterance_start(source="script"), 10)
-        msg_id = redis_bus.send(session.id, {"type": "comment", "text": "Hello?", "comment_id": 3, "interrupt": True})
+        msg_id = redis_bus.send(live.id, {"type": "comment", "text": "Hello?", "comment_id": 3, "interrupt": True})
         said = events.wait(utterance_start(text=fallback), 5, after=stream_time(msg_id))
         assert said is not None, "the fallback line was never said"
         assert said[0] - stream_time(msg_id) < 1.5 + 0.8, "the fallback came later than the timeout allows"
         assert events.wait(utterance_start(source="script"), 10, after=said[0]), "the live did not go on"
-        end_live(session, link, replier)
-        assert session.state == "ended" and fake.requests
+        end_live(live)
+        assert live.state == "ended" and fake.requests
 
 
 @pytest.mark.slow
@@ -219,9 +129,9 @@ def test_redis_restarted_mid_live_the_stream_goes_on_and_commands_are_obeyed_onc
     player = Player(url)
     player.start()
     bus = connect_redis(redis_server.url)
-    session, link, events = start_live(avatars_dir, rtmp_sink(url), bus=bus)
+    live, events = start_live(avatars_dir, PushTo(url), bus=bus)
     assert events.wait(utterance_start(), 10)
-    bus.send(session.id, {"type": "say", "text": "Before the restart.", "interrupt": True})
+    bus.send(live.id, {"type": "say", "text": "Before the restart.", "interrupt": True})
     assert events.wait(utterance_start("Before the restart."), 5), "a command before the restart was not obeyed"
 
     redis_server.kill()
@@ -229,14 +139,14 @@ def test_redis_restarted_mid_live_the_stream_goes_on_and_commands_are_obeyed_onc
     time.sleep(2.0)
     redis_server.start()  # same port, empty: no persistence
     up = time.time()
-    bus.send(session.id, {"type": "say", "text": "After the restart.", "interrupt": True})
+    bus.send(live.id, {"type": "say", "text": "After the restart.", "interrupt": True})
     assert events.wait(utterance_start("After the restart."), 8, after=up), "a command after the restart was lost"
     deadline = time.monotonic() + 10
-    while not bus.status(session.id) and time.monotonic() < deadline:
+    while not bus.status(live.id) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert bus.status(session.id).get("state") == "live", "the heartbeat did not come back"
+    assert bus.status(live.id).get("state") == "live", "the heartbeat did not come back"
     time.sleep(1.0)
-    end_live(session, link)
+    end_live(live)
     player.stop()
 
     for text in ("Before the restart.", "After the restart."):
@@ -253,9 +163,9 @@ def test_speech_waits_for_an_action_clip_or_cuts_it_as_the_room_says(policy, ava
 
     out = tmp_path / "clip.flv"
     script = {"segments": [{"action": "greet"}, {"say": "Hello after the greeting."}]}
-    session, _, events = start_live(avatars_dir, lambda enc: FileSink(out, enc, realtime=True), script=script,
-                                    policy=RoomPolicy(speech_during_action=policy))
-    assert session.wait(30)
+    live, events = start_live(avatars_dir, RecordTo(out, paced=True), script=script,
+                              policy=RoomPolicy(speech_during_action=policy))
+    assert live.wait(30)
     m = read_media(str(out))
     onset = next(t for t in np.arange(0, 6, 0.04) if m.rms_at(t, t + 0.04) > 0.01)
     clip = load_avatar(avatars_dir, "default").actions["greet"]
@@ -271,8 +181,8 @@ def test_action_clip_plays_then_fades_back_to_the_idle_loop(avatars_dir, tmp_pat
 
     out = tmp_path / "nod.flv"
     script = {"segments": [{"pause": 500}, {"action": "nod"}, {"pause": 2500}, {"say": "Done."}]}
-    session, _, _ = start_live(avatars_dir, lambda enc: FileSink(out, enc), script=script, realtime=False)
-    assert session.wait(30)
+    live, _ = start_live(avatars_dir, RecordTo(out), script=script, realtime=False)
+    assert live.wait(30)
     avatar = load_avatar(avatars_dir, "default")
     canvas = Canvas(avatar, W, H)
     diffs = []

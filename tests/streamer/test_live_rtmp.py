@@ -8,9 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from streamer.avatar.store import load_avatar
-from streamer.compositor import Canvas
 from tests.conftest import livehost_cmd
+from tests.helpers.live import mouth_box_on_canvas
 from tests.media import mouth_motion, read_media
 
 SCRIPT = """\
@@ -21,15 +20,6 @@ segments:
   - pause: 1500
   - say: The mouth should move while I speak, and rest while I am silent.
 """
-
-
-def mouth_box_on_canvas(avatars_dir, width: int, height: int) -> tuple[int, int, int, int]:
-    avatar = load_avatar(avatars_dir, "default")
-    canvas = Canvas(avatar, width, height)
-    x1, y1 = avatar.mouths[:, 0].min(), avatar.mouths[:, 1].min()
-    x2, y2 = avatar.mouths[:, 2].max(), avatar.mouths[:, 3].max()
-    s = canvas.scale
-    return (int(canvas.x0 + x1 * s), int(canvas.y0 + y1 * s), int(canvas.x0 + x2 * s), int(canvas.y0 + y2 * s))
 
 
 def start_pull(url: str, **kw):

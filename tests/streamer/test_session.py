@@ -6,14 +6,9 @@ import time
 
 import numpy as np
 
-from streamer.avatar.store import load_avatar
-from streamer.lipsync import create_engine
-from streamer.output.encoder import Encoder
-from streamer.output.file import FileSink
+from streamer.build import LiveSpec, RecordTo, Resources, build_live
 from streamer.script import parse_script
-from streamer.session import LiveSession
 from streamer.settings import Settings
-from streamer.voice import create_voice
 from streamer.voice.base import Voice, VoiceError
 from tests.media import read_media
 
@@ -33,16 +28,14 @@ class BrokenVoice(Voice):
         raise VoiceError("edge-tts voice zh-CN-XiaoxiaoNeural failed: cannot reach speech.platform.bing.com")
 
 
-def live(avatars_dir, tmp_path, voice, seconds, realtime=True, **kw):
-    settings = Settings(width=320, height=568)
-    encoder = Encoder(settings)
+def live(avatars_dir, tmp_path, voice, seconds, realtime=True):
+    settings = Settings(width=320, height=568, avatars_dir=avatars_dir)
     out = tmp_path / "live.flv"
     script = parse_script({"segments": [{"say": "One sentence for the test."}, {"pause": 200}], "loop": 0})
     events = []
-    session = LiveSession(settings=settings, script=script, avatar=load_avatar(avatars_dir, "default"),
-                          engine=create_engine("parametric"), voice_for=lambda _: voice, encoder=encoder,
-                          sink=FileSink(out, encoder, realtime=realtime), duration=seconds,
-                          realtime=realtime, on_event=lambda kind, **f: events.append((kind, f)), **kw)
+    spec = LiveSpec(script=script, output=RecordTo(out, paced=realtime), duration=seconds, realtime=realtime)
+    session = build_live(spec, Resources(settings, make_voice=lambda _: voice),
+                         on_event=lambda kind, **f: events.append((kind, f)))
     t = time.monotonic()
     session.start()
     assert session.wait(seconds + 20), "the session did not end"
@@ -68,13 +61,11 @@ def test_failing_voice_is_reported_and_the_live_goes_on_in_silence(avatars_dir, 
 
 
 def test_stop_ends_a_live_promptly_and_closes_the_stream(avatars_dir, tmp_path):
-    settings = Settings(width=320, height=568)
-    encoder = Encoder(settings)
+    settings = Settings(width=320, height=568, avatars_dir=avatars_dir)
     out = tmp_path / "stopped.flv"
     script = parse_script({"segments": [{"say": "This live would go on for ever."}], "loop": 0})
-    session = LiveSession(settings=settings, script=script, avatar=load_avatar(avatars_dir, "default"),
-                          engine=create_engine("parametric"), voice_for=lambda _: create_voice("espeak:en"),
-                          encoder=encoder, sink=FileSink(out, encoder, realtime=True))
+    spec = LiveSpec(script=script, output=RecordTo(out, paced=True), voice="espeak:en")
+    session = build_live(spec, Resources(settings))
     session.start()
     time.sleep(2)
     t = time.monotonic()

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from streamer.avatar.model import Avatar
-from streamer.frames import AUDIO_FRAME_SAMPLES, FPS, SPEECH, Tick
-from streamer.lipsync.base import LipPatch, LipsyncEngine, LipStream, Result
+from streamer.frames import AUDIO_FRAME_SAMPLES, FPS, FrameKind, Tick
+from streamer.lipsync.base import LipFrame, LipPatch, LipsyncEngine, LipStream
 from streamer.lipsync.musetalk import avatar as mt_avatar
 from streamer.lipsync.musetalk.avatar import MuseTalkAvatar
 
@@ -144,9 +144,9 @@ class MuseTalkStream(LipStream):
         self.late = 0  # speech ticks that left without their face (the model was too slow)
         self.failed = 0
 
-    def push(self, tick: Tick) -> list[Result]:
+    def push(self, tick: Tick) -> list[LipFrame]:
         self._pending.append(tick)
-        self._audio.append((tick.index, tick.audio if tick.kind == SPEECH else None))
+        self._audio.append((tick.index, tick.audio if tick.kind is FrameKind.SPEECH else None))
         self._mark_ready(tick.index - LOOKAHEAD)  # their look-ahead audio has arrived
         if self._unsent and (len(self._unsent) >= self.engine.batch or self._must_send()):
             self._send()
@@ -155,7 +155,7 @@ class MuseTalkStream(LipStream):
             out.append(self._finish(self._pending.popleft(), self.wait_s))
         return out
 
-    def flush(self) -> list[Result]:
+    def flush(self) -> list[LipFrame]:
         if self._pending:
             self._mark_ready(self._pending[-1].index)
         if self._unsent:
@@ -164,8 +164,8 @@ class MuseTalkStream(LipStream):
         self._pending.clear()
         return out
 
-    def reset(self) -> list[Result]:
-        out = [(t, None) for t in self._pending]
+    def reset(self) -> list[LipFrame]:
+        out = [LipFrame(t, None) for t in self._pending]
         self.close()
         self._pending.clear()
         self._audio.clear()
@@ -178,7 +178,7 @@ class MuseTalkStream(LipStream):
         for t in self._pending:
             if t.index > upto:
                 break
-            if t.index > self._marked and t.kind == SPEECH:
+            if t.index > self._marked and t.kind is FrameKind.SPEECH:
                 self._unsent.append(t)
         self._marked = max(self._marked, upto)
 
@@ -209,10 +209,10 @@ class MuseTalkStream(LipStream):
         features = self.model.audio_features(pcm)
         return self.model.audio_windows(features, [t.index - start for t in part])
 
-    def _finish(self, tick: Tick, wait: float | None) -> Result:
+    def _finish(self, tick: Tick, wait: float | None) -> LipFrame:
         entry = self._results.pop(tick.index, None)
         if entry is None:
-            return tick, None
+            return LipFrame(tick, None)
         future, row = entry
         try:
             faces = future.result(timeout=wait)
@@ -221,11 +221,11 @@ class MuseTalkStream(LipStream):
             if self.late in (1, 10, 100) or self.late % 1000 == 0:
                 log.warning("MuseTalk is slower than real time: %d speech frames went out without lip sync",
                             self.late)
-            return tick, None
+            return LipFrame(tick, None)
         except Exception:  # noqa: BLE001 - logged by the batcher; the live goes on
             self.failed += 1
-            return tick, None
-        return tick, self.patch(tick.avatar_index, faces[row])
+            return LipFrame(tick, None)
+        return LipFrame(tick, self.patch(tick.avatar_index, faces[row]))
 
     def patch(self, index: int, face: np.ndarray) -> LipPatch:
         """The model's 256x256 face pasted back: resized into the crop box with its mask."""

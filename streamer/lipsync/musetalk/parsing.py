@@ -153,6 +153,7 @@ class FaceParser:
              dtype: torch.dtype = torch.float32) -> FaceParser | None:
         """The parser from models_dir/face-parse-bisent/79999_iter.pth, or None when the file is
         not there. A file that is not this network's checkpoint raises LipsyncError naming keys."""
+        # the model module imports diffusers and transformers: loaded only when weights are read
         from streamer.lipsync.musetalk.model import _check_fit, _read_state_dict
 
         path = Path(models_dir) / WEIGHTS

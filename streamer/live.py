@@ -1,12 +1,14 @@
-"""One live session: the stages of the pipeline wired together, with control, status and one stop path.
+"""One live, running: the stages of the pipeline wired together, with control, status and one stop path.
 
     Director -> Speaker (TTS) -> Clock -> Lipsync -> Compositor -> Encoder -> Output (sink)
 
-The speaker pulls from the director; every other arrow is a small bounded Pipe. In a live the clock
-releases each tick 160 ms before its wall-clock time and the encoder encodes it 40 ms before (the
-output sends packets as they come), so about three video frames wait between them; an interrupt
-turns every one of them to idle at the encoder, so that what was cut is off the wire within about
-70 ms of stream time (median, bench.interrupt). Off real time the pipes' bounds set the pace.
+The speaker pulls from the director; every other arrow is a small bounded Pipe (streamer.pipeline).
+In a live the clock releases each tick 160 ms before its wall-clock time and the encoder encodes it
+40 ms before (the output sends packets as they come), so about three video frames wait between
+them; an interrupt turns every one of them to idle at the encoder, so that what was cut is off the
+wire within about 70 ms of stream time (median, bench.interrupt). Off real time the pipes' bounds
+set the pace. A Live is made by streamer.build.build_live from a LiveSpec; it owns what it was
+given and closes it when it ends.
 """
 from __future__ import annotations
 
@@ -15,90 +17,120 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from streamer.avatar.model import Avatar
-from streamer.clock import LEAD, Clock
-from streamer.compositor import Canvas
-from streamer.cut import Generation
 from streamer.director import Action, Director, Lines, Position
 from streamer.frames import FPS
 from streamer.lipsync.base import LipsyncEngine
-from streamer.output.encoder import Encoder
-from streamer.output.sink import OutputStage, Sink
+from streamer.llm.reply import Replier
+from streamer.output.sink import Sink
+from streamer.pipeline.clock import LEAD, Clock
+from streamer.pipeline.compositor import Canvas, CompositorStage
+from streamer.pipeline.encoder import Encoder, EncoderStage
+from streamer.pipeline.generation import Generation
+from streamer.pipeline.lipsync import LipsyncStage
+from streamer.pipeline.on_air import OnAir
+from streamer.pipeline.output import OutputStage
+from streamer.pipeline.pipe import Pipe
+from streamer.pipeline.speaker import Speaker
+from streamer.pipeline.stage import EventHandler, Stage, StageSetup
 from streamer.room import RoomPolicy
 from streamer.script import Script
 from streamer.settings import Settings
-from streamer.speech import Speaker
-from streamer.stages import CompositorStage, EncoderStage, LipsyncStage
-from streamer.stage import Pipe, Stage
 from streamer.voice.base import Voice
 
-log = logging.getLogger("livehost.session")
-
-EventHandler = Callable[..., None]
+log = logging.getLogger("livehost.live")
 
 
 class CommandError(ValueError):
     """A control command is malformed or unknown. One line."""
 
 
-class LiveSession:
+class LiveState(StrEnum):
+    """Where a live is in its life; the values are what events and status carry."""
+
+    STARTING = "starting"
+    LIVE = "live"
+    STOPPING = "stopping"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+@dataclass
+class Parts:
+    """What one live is made of, ready to run (streamer.build makes them from a LiveSpec).
+
+    `voices(spec)` gives the Voice for an utterance's voice spec (None: the live's own voice).
+    `attached` are started with the live (`start(live)`) and stopped after it ends (`stop()`),
+    as the control link is; `closers` are called once the live has ended. `fallback` says why
+    the lipsync engine asked for was replaced by parametric, if it was.
+    """
+
+    settings: Settings
+    script: Script
+    avatar: Avatar
+    engine: LipsyncEngine
+    voices: Callable[[str | None], Voice]
+    encoder: Encoder
+    sink: Sink
+    replier: Replier
+    policy: RoomPolicy = field(default_factory=RoomPolicy)
+    attached: list = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    fallback: str | None = None
+
+
+class Live:
     """Runs one live until the script ends, `duration` seconds of media are out, or stop().
 
-    `voice_for(spec)` returns the Voice for an utterance's voice spec (None = the default).
-    `replier` answers comments (streamed sentences; see streamer.llm); `policy` is the room's.
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
-    Events (utterance, reply, action, interrupt, error, output, state) go to
+    Events (utterance, reply, action, interrupt, cut, error, output, state) go to
     `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 
-    def __init__(self, *, settings: Settings, script: Script, avatar: Avatar, engine: LipsyncEngine,
-                 voice_for: Callable[[str | None], Voice], encoder: Encoder, sink: Sink,
-                 duration: float | None = None, realtime: bool = True,
-                 on_event: EventHandler | None = None, session_id: str = "live",
-                 start: Position = Position(), policy: RoomPolicy | None = None, replier=None):
-        self.id = session_id
-        self.settings = settings
-        self.encoder = encoder
-        self.sink = sink
-        self.policy = policy or RoomPolicy()
-        if replier is None:
-            from streamer.llm import ScriptedReplier
-            replier = ScriptedReplier(self.policy.reply_rules())
-        self.replier = replier
-        self._user_event = on_event or (lambda kind, **f: None)
+    def __init__(self, parts: Parts, *, live_id: str = "live", start: Position = Position(),
+                 duration: float | None = None, realtime: bool = True, on_event: EventHandler | None = None):
+        self.id = live_id
+        self.parts = parts
+        self.settings, self.policy, self.replier, self.sink = parts.settings, parts.policy, parts.replier, parts.sink
+        self._listener = on_event or (lambda kind, **f: None)
         self.errors: list[str] = []
-        self.state = "starting"
+        self.state = LiveState.STARTING
         self.started_at: float | None = None
         self.gen = Generation()
         self._stop = threading.Event()
         self._done = threading.Event()
-        stop, err, gen = self._stop, self._stage_failed, self.gen
-        q = lambda n: Pipe(stop, n)  # noqa: E731
+        setup = StageSetup(self._stop, self.gen, self._stage_failed, self._event)
+        q = lambda n: Pipe(self._stop, n)  # noqa: E731
         audio, ticks, lips, frames, packets = q(25), q(3), q(3), q(3), q(3)
-        canvas = Canvas(avatar, settings.width, settings.height)
-        self.director = Director(script, gen, self._event, start)
-        self.speaker = Speaker(self.director, audio, voice_for, gen, stop, err, self._event)
-        max_frames = round(duration * FPS) if duration else None
-        self.clock = Clock(audio, ticks, avatar, gen, stop, err, self._event, realtime, max_frames,
-                           lead=LEAD + engine.delay_s, speech_during_action=self.policy.speech_during_action)
-        self.lipsync = LipsyncStage(ticks, lips, engine, avatar, gen, stop, err, realtime=realtime and sink.realtime)
-        self.compositor = CompositorStage(lips, frames, canvas, gen, stop, err)
-        self.encoder_stage = EncoderStage(frames, packets, encoder, canvas, self.director, gen, stop, err,
-                                          self._event, pace=realtime and sink.realtime)
-        self.output = OutputStage(packets, sink, stop, err)
-        self.stages: list[Stage] = [self.speaker, self.clock, self.lipsync, self.compositor,
-                                    self.encoder_stage, self.output]
+        canvas = Canvas(parts.avatar, parts.settings.width, parts.settings.height)
+        paced = realtime and parts.sink.realtime
+        self.director = Director(parts.script, self.gen, self._event, start)
+        self.on_air = OnAir(self.director, self._event)
+        self.speaker = Speaker(setup, self.director, audio, parts.voices)
+        self.clock = Clock(setup, audio, ticks, parts.avatar, realtime,
+                           max_frames=round(duration * FPS) if duration else None,
+                           lead=LEAD + parts.engine.delay_s, speech_during_action=self.policy.speech_during_action)
+        self.lipsync = LipsyncStage(setup, ticks, lips, parts.engine, parts.avatar, realtime=paced)
+        self.compositor = CompositorStage(setup, lips, frames, canvas)
+        self.encoder = EncoderStage(setup, frames, packets, parts.encoder, canvas, self.on_air, pace=paced)
+        self.output = OutputStage(setup, packets, parts.sink)
+        self.stages: list[Stage] = [self.speaker, self.clock, self.lipsync, self.compositor, self.encoder,
+                                    self.output]
         self.pipes = {"audio": audio, "ticks": ticks, "lips": lips, "frames": frames, "packets": packets}
         self._rate: deque[tuple[float, int, int]] = deque(maxlen=12)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self.started_at = time.monotonic()
-        self._set_state("live")
+        self._set_state(LiveState.LIVE)
         for stage in self.stages:
             stage.start()
-        threading.Thread(target=self._watch, name=f"session-{self.id}", daemon=True).start()
+        threading.Thread(target=self._watch, name=f"live-{self.id}", daemon=True).start()
+        for part in self.parts.attached:
+            part.start(self)
 
     def _watch(self) -> None:
         self.output.join()
@@ -106,15 +138,22 @@ class LiveSession:
         self.speaker.cut()
         for stage in self.stages:
             stage.join(timeout=5)
-        self.encoder.close()
-        if self.state != "failed":
-            self._set_state("ended")
+        self.parts.encoder.close()
+        if self.state != LiveState.FAILED:
+            self._set_state(LiveState.ENDED)
+        for part in self.parts.attached:
+            part.stop()
+        for close in self.parts.closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - the live is over; what failed to close is only logged
+                log.exception("[%s] closing %s failed", self.id, close)
         self._done.set()
 
     def request_stop(self) -> None:
         """Begin stopping without waiting (safe from any thread, including event handlers)."""
         if not self._done.is_set() and not self._stop.is_set():
-            self._set_state("stopping")
+            self._set_state(LiveState.STOPPING)
             self.speaker.cut()
             self._stop.set()
 
@@ -124,7 +163,7 @@ class LiveSession:
         self.wait()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the live has ended; True if it has."""
+        """Wait until the live has ended and what it owned is closed; True if it has."""
         return self._done.wait(timeout)
 
     # -- control (any thread) --------------------------------------------------------------------
@@ -133,10 +172,10 @@ class LiveSession:
         the encoder, and the script goes on from the cut sentence after `hold` seconds (the room's
         interrupt gap by default) unless a reply or say comes first. `at`: when the command arrived
         (time.time()), for the latency measurement. `then`: a reply to speak first."""
-        with self.encoder_stage.lock:
-            resume = self.resume_position()
+        with self.on_air.lock:
+            resume = self.on_air.resume_position()
             self.director.cut(resume, self.policy.interrupt_gap_s if hold is None else hold, at, then)
-            self.encoder_stage.rewind(resume)
+            self.on_air.rewind(resume)
         self.speaker.cut()
         self.pipes["audio"].drain()  # stale already; this frees the speaker at once
         log.info("[%s] interrupted; the script resumes at %s", self.id, resume)
@@ -207,7 +246,7 @@ class LiveSession:
     # -- status and events --------------------------------------------------------------------
     def resume_position(self) -> Position:
         """Where the script would go on if the host were cut off now (and after a restart)."""
-        return self.encoder_stage.resume_position()
+        return self.on_air.resume_position()
 
     def status(self) -> dict:
         now = time.monotonic()
@@ -221,7 +260,7 @@ class LiveSession:
             "seconds": round(frames / FPS, 2),
             "fps": round((frames - f0) / dt, 1) if dt > 0.5 else 0.0,
             "bitrate": round((sent - b0) * 8 / dt) if dt > 0.5 else 0,
-            "speaking": self.encoder_stage.speaking,
+            "speaking": self.on_air.speaking,
             "action": self.clock.action,
             "paused": self.director.paused,
             "pending_replies": self.director.pending,
@@ -235,15 +274,15 @@ class LiveSession:
         if kind == "error":
             self.errors.append(fields.get("message", ""))
         try:
-            self._user_event(kind, session=self.id, **fields)
+            self._listener(kind, session=self.id, **fields)
         except Exception:  # noqa: BLE001 - a listener must not break the live
             log.exception("event handler failed")
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: LiveState) -> None:
         self.state = state
         self._event("state", state=state)
 
     def _stage_failed(self, stage: str, e: BaseException) -> None:
-        self._set_state("failed")
+        self._set_state(LiveState.FAILED)
         self._event("error", source=stage, message=f"{stage}: {e}")
         self._stop.set()

@@ -1,4 +1,4 @@
-"""The interrupt generation: one counter per session that makes queued media stale at once.
+"""The interrupt generation: one counter per live that makes queued media stale at once.
 
 An interrupt does not chase data through the queues. It bumps the counter; every item carries the
 generation it was made in, and each stage drops or replaces stale items when it meets them
@@ -11,7 +11,7 @@ import time
 
 
 class Generation:
-    """Monotonic interrupt counter shared by a session's stages; reads need no lock."""
+    """Monotonic interrupt counter shared by a live's stages; reads need no lock."""
 
     def __init__(self) -> None:
         self.value = 0

@@ -1,4 +1,4 @@
-"""The compositor: avatar frame + lip patch -> one I420 (yuv420p) canvas frame for the encoder.
+"""The compositor stage: avatar frame + lip patch -> one I420 (yuv420p) canvas frame for the encoder.
 
 Pixels are converted once, in the cheapest place: each avatar frame is placed on the canvas and
 converted to I420 the first time it is shown and cached; a lip patch is blended at avatar
@@ -8,13 +8,16 @@ cached frame's copy. A frame without a patch costs nothing but a cache lookup.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from streamer.avatar.model import Avatar
-from streamer.frames import ACTION, Tick
+from streamer.frames import FrameKind, Tick
 from streamer.lipsync.base import LipPatch
+from streamer.pipeline.pipe import END, Pipe
+from streamer.pipeline.stage import Stage, StageSetup
 
 _CLIP_CACHE = 8  # clip canvases kept (a crossfade shows one frame for several ticks)
 
@@ -81,7 +84,7 @@ class Canvas:
     def render(self, tick: Tick, patch: LipPatch | None) -> np.ndarray:
         """The canvas for a tick: a clip frame, or the avatar frame with its lip patch, then the
         crossfade from a clip that just ended, if any."""
-        if tick.kind >= ACTION and tick.clip:
+        if tick.kind is FrameKind.ACTION and tick.clip:
             out = self.clip_frame(tick.clip, tick.avatar_index)
         else:
             out = self.compose(tick.avatar_index, patch)
@@ -126,3 +129,28 @@ class Canvas:
             src = chroma_src[k * n_src:(k + 1) * n_src].reshape(h // 2, w // 2)
             dst = chroma_dst[k * n_dst:(k + 1) * n_dst].reshape(H // 2, W // 2)
             dst[cy1 // 2:cy2 // 2, cx1 // 2:cx2 // 2] = src
+
+
+class Picture(NamedTuple):
+    """A tick with its canvas frame (I420, shape (h * 3 // 2, w)), on its way to the encoder."""
+
+    tick: Tick
+    i420: np.ndarray
+
+
+class CompositorStage(Stage):
+    """Reads LipFrames from `inp`, writes Pictures to `out`, then END; a stale tick shows idle."""
+
+    def __init__(self, setup: StageSetup, inp: Pipe, out: Pipe, canvas: Canvas):
+        super().__init__("compositor", setup, inp, out)
+        self.canvas = canvas
+
+    def loop(self) -> None:
+        while True:
+            item = self.receive()
+            if item is END:
+                self.out.put(END)
+                return
+            tick, patch = item
+            frame = self.canvas.idle(tick.index) if self.stale(tick) else self.canvas.render(tick, patch)
+            self.out.put(Picture(tick, frame))

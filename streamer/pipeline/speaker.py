@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamer.cut import Generation
 from streamer.director import Action, Director, Pause
-from streamer.frames import AUDIO_FRAME_SAMPLES, IDLE, SPEECH, AudioFrame, Utterance, silence
-from streamer.stage import END, Pipe, Stage
+from streamer.frames import AUDIO_FRAME_SAMPLES, AudioFrame, FrameKind, Utterance, silence
+from streamer.pipeline.pipe import END, Pipe
+from streamer.pipeline.stage import Stage, StageSetup
 from streamer.voice.base import Voice, VoiceError
 
 log = logging.getLogger("livehost.speech")
@@ -35,13 +35,10 @@ class Speaker(Stage):
     generation are never put on `out`. `voice_for(spec)` gives the Voice for a voice spec.
     """
 
-    def __init__(self, director: Director, out: Pipe, voice_for: Callable[[str | None], Voice],
-                 gen: Generation, stop: threading.Event, on_error, on_event: Callable[..., None]):
-        super().__init__("speaker", stop, on_error)
-        self.director, self.out = director, out
+    def __init__(self, setup: StageSetup, director: Director, out: Pipe, voice_for: Callable[[str | None], Voice]):
+        super().__init__("speaker", setup, out=out)
+        self.director = director
         self.voice_for = voice_for
-        self.gen = gen
-        self.on_event = on_event
         self._cancel = threading.Event()
 
     def cut(self) -> None:
@@ -73,7 +70,7 @@ class Speaker(Stage):
 
     def _silence(self, seconds: float, gen: int, position=None) -> None:
         for _ in range(round(seconds * 50)):
-            if not self._put(AudioFrame(silence(), IDLE, None, gen, position)):
+            if not self._put(AudioFrame(silence(), FrameKind.IDLE, None, gen, position)):
                 return
 
     def _say(self, u: Utterance) -> None:
@@ -86,7 +83,8 @@ class Speaker(Stage):
                 pending = np.concatenate([pending, chunk.astype(np.float32, copy=False)])
                 whole = len(pending) // AUDIO_FRAME_SAMPLES * AUDIO_FRAME_SAMPLES
                 for i in range(0, whole, AUDIO_FRAME_SAMPLES):
-                    if not self._put(AudioFrame(pending[i:i + AUDIO_FRAME_SAMPLES], SPEECH, u, u.gen, u.position)):
+                    frame = AudioFrame(pending[i:i + AUDIO_FRAME_SAMPLES], FrameKind.SPEECH, u, u.gen, u.position)
+                    if not self._put(frame):
                         cancel.set()
                         return
                     sent += 1
@@ -99,4 +97,4 @@ class Speaker(Stage):
         if len(pending) and not cancel.is_set():
             tail = np.zeros(AUDIO_FRAME_SAMPLES, np.float32)
             tail[: len(pending)] = pending
-            self._put(AudioFrame(tail, SPEECH, u, u.gen, u.position))
+            self._put(AudioFrame(tail, FrameKind.SPEECH, u, u.gen, u.position))

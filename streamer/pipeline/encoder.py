@@ -1,6 +1,8 @@
-"""H.264 + AAC encoding with timestamps from frame and sample counters only.
+"""The encoder stage: H.264 + AAC, once per live, with timestamps from frame and sample counters only.
 
-The encoders live on their own (in a template FLV container that writes to memory), so a sink
+The encoder stage is the last stop before the wire: it turns every stale frame it meets into idle
++ silence, so nothing said before a cut is sent after it, and tells the on-air observer what it
+commits. The codecs live on their own (in a template FLV container that writes to memory), so a sink
 can reconnect and open a fresh container without touching encoder state: each sink container
 copies the stream parameters (SPS/PPS, AudioSpecificConfig) from these template streams.
 """
@@ -13,7 +15,11 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME
+from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME, silence
+from streamer.pipeline.compositor import Canvas, Picture
+from streamer.pipeline.on_air import OnAir
+from streamer.pipeline.pipe import END, Pipe, Stopped
+from streamer.pipeline.stage import Stage, StageSetup
 from streamer.settings import Settings
 
 
@@ -87,3 +93,53 @@ class Encoder:
             self._template.close()
         except Exception:  # noqa: BLE001 - the template never reaches a real file
             pass
+
+
+class EncoderStage(Stage):
+    """Encodes Pictures from `inp` into packet lists on `out`; with `pace`, each frame `margin`
+    seconds before its wall-clock time (the output then sends packets as they come)."""
+
+    def __init__(self, setup: StageSetup, inp: Pipe, out: Pipe, encoder: Encoder, canvas: Canvas, on_air: OnAir,
+                 pace: bool = True, margin: float = 0.04):
+        super().__init__("encoder", setup, inp, out)
+        self.encoder, self.canvas, self.on_air = encoder, canvas, on_air
+        self.pace, self.margin = pace, margin
+        self._origin: float | None = None
+
+    def loop(self) -> None:
+        silent = silence(SAMPLES_PER_VIDEO_FRAME)
+        while True:
+            item: Picture = self.inp.get()
+            if item is END:
+                self.on_air.ended()
+                self.out.put(self.encoder.flush())
+                self.out.put(END)
+                return
+            tick, i420 = item
+            if self.pace:
+                self._wait_until_due(tick.index)
+            audio = tick.audio
+            with self.on_air.lock:
+                cut = self.stale(tick)
+                if cut:
+                    i420, audio = self.canvas.idle(tick.index), silent
+                else:
+                    self.on_air.track(tick)
+                self.look_for_interrupt(item)  # after the wait: a cut during it counts from this frame
+            self.on_air.show(None if cut else tick, cut)
+            packets = self.encoder.encode(tick.index, i420, audio)
+            self.on_air.encoded(packets)
+            self.out.put(packets)
+
+    def interrupted(self, item: Picture) -> None:
+        self.on_air.cut_from(item.tick.index, self.gen.cut_at)
+
+    def _wait_until_due(self, index: int) -> None:
+        """Encode each frame `margin` s before it is due on the wire, not earlier: what is encoded
+        is committed, so the less is encoded ahead, the sooner an interrupt is heard."""
+        now = self.wall.now()
+        if self._origin is None:
+            self._origin = now - index / FPS + self.margin
+        delay = self._origin + index / FPS - self.margin - now
+        if delay > 0 and self.wall.wait(self.stop_event, delay):
+            raise Stopped

@@ -1,16 +1,12 @@
-"""Pipeline plumbing: named stage threads joined by small bounded queues, with one stop path.
+"""The pipes between stages: small bounded queues whose blocking calls give up when the live stops.
 
-Data flows one way through the queues; END travels behind the last item so every stage drains
-and exits in order. Stop (an Event shared by the session) makes every blocking put/get give up.
+Data flows one way through the pipes; END travels behind the last item so every stage drains and
+exits in order. Stop (an Event shared by the live) makes every blocking put/get raise Stopped.
 """
 from __future__ import annotations
 
-import logging
 import queue
 import threading
-from collections.abc import Callable
-
-log = logging.getLogger("livehost.stage")
 
 
 class _End:
@@ -22,11 +18,11 @@ END = _End()
 
 
 class Stopped(Exception):
-    """Raised inside a stage when the session is stopping."""
+    """Raised inside a stage when the live is stopping."""
 
 
 class Pipe:
-    """A bounded queue between two stages whose blocking calls respect the session's stop."""
+    """A bounded queue between two stages whose blocking calls respect the live's stop."""
 
     def __init__(self, stop: threading.Event, maxsize: int):
         self._q: queue.Queue = queue.Queue(maxsize)
@@ -67,28 +63,3 @@ class Pipe:
 
     def qsize(self) -> int:
         return self._q.qsize()
-
-
-class Stage(threading.Thread):
-    """A pipeline stage: one thread running `loop()` until END, stop, or an error.
-
-    An exception in a stage is reported through `on_error` (the session fails and stops);
-    Stopped is the normal way out when the session stops.
-    """
-
-    def __init__(self, name: str, stop: threading.Event, on_error: Callable[[str, BaseException], None]):
-        super().__init__(name=name, daemon=True)
-        self.stop_event = stop
-        self._on_error = on_error
-
-    def loop(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def run(self) -> None:
-        try:
-            self.loop()
-        except Stopped:
-            pass
-        except BaseException as e:  # noqa: BLE001 - a stage must never die silently
-            log.exception("stage %s failed", self.name)
-            self._on_error(self.name, e)

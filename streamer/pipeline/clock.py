@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
-import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from streamer.avatar.model import Avatar
-from streamer.cut import Generation
 from streamer.director import Action
-from streamer.frames import (ACTION, AUDIO_FRAMES_PER_VIDEO_FRAME, FPS, IDLE, SAMPLES_PER_VIDEO_FRAME, SPEECH,
-                             AudioFrame, Tick, silence)
-from streamer.stage import END, Pipe, Stage
+from streamer.frames import (AUDIO_FRAMES_PER_VIDEO_FRAME, FPS, SAMPLES_PER_VIDEO_FRAME, AudioFrame, FrameKind, Tick,
+                             silence)
+from streamer.pipeline.pipe import END, Pipe
+from streamer.pipeline.stage import Stage, StageSetup
 
 log = logging.getLogger("livehost.clock")
 
@@ -52,17 +49,13 @@ class Clock(Stage):
     play() (any thread) starts an action clip at the next tick.
     """
 
-    def __init__(self, inp: Pipe, out: Pipe, avatar: Avatar, gen: Generation, stop: threading.Event, on_error,
-                 on_event: Callable[..., None], realtime: bool = True, max_frames: int | None = None,
-                 lead: float = LEAD, speech_during_action: str = "wait"):
-        super().__init__("clock", stop, on_error)
-        self.inp, self.out = inp, out
+    def __init__(self, setup: StageSetup, inp: Pipe, out: Pipe, avatar: Avatar, realtime: bool = True,
+                 max_frames: int | None = None, lead: float = LEAD, speech_during_action: str = "wait"):
+        super().__init__("clock", setup, inp, out)
         self.avatar = avatar
-        self.gen = gen
         self.realtime = realtime
         self.max_frames = max_frames
         self.lead = lead
-        self.on_event = on_event
         self.speech_during_action = speech_during_action
         self.frames = 0
         self._ended = False
@@ -83,7 +76,7 @@ class Clock(Stage):
         return p.action.name if p else None
 
     def loop(self) -> None:
-        self._t0 = time.monotonic()
+        self._t0 = self.wall.now()
         while self.max_frames is None or self.frames < self.max_frames:
             n = self.frames
             while self._requests:
@@ -98,8 +91,8 @@ class Clock(Stage):
                 if tick is None:
                     break
             if self.realtime:  # no earlier than `lead` ahead: a reply after a cut is not queued behind idle
-                wait = self._t0 + n / FPS - self.lead - time.monotonic()
-                if wait > 0 and self.stop_event.wait(wait):
+                wait = self._t0 + n / FPS - self.lead - self.wall.now()
+                if wait > 0 and self.wall.wait(self.stop_event, wait):
                     break
             self.out.put(tick)
             self.frames = n + 1
@@ -118,9 +111,9 @@ class Clock(Stage):
             return None
         audio = np.concatenate([f.samples if f is not None else silence() for f in got])
         real = [f for f in got if f is not None]
-        speech = [f for f in real if f.kind == SPEECH]
+        speech = [f for f in real if f.kind is FrameKind.SPEECH]
         first = speech[0] if speech else (real[0] if real else None)
-        tick = Tick(n, audio, SPEECH if speech else IDLE, self.avatar.loop_index(n),
+        tick = Tick(n, audio, FrameKind.SPEECH if speech else FrameKind.IDLE, self.avatar.loop_index(n),
                     speech[0].utterance if speech else None,
                     gen=first.gen if first is not None else self.gen.value,
                     position=first.position if first is not None else None)
@@ -139,7 +132,7 @@ class Clock(Stage):
             else:
                 try:
                     if self.realtime:
-                        item = self.inp.get(timeout=max(0.0, deadline - time.monotonic()))
+                        item = self.inp.get(timeout=max(0.0, deadline - self.wall.now()))
                     else:
                         item = self.inp.get()
                 except queue.Empty:
@@ -178,7 +171,8 @@ class Clock(Stage):
                 audio = np.concatenate([audio, silence(SAMPLES_PER_VIDEO_FRAME - len(audio))])
         else:
             audio = silence(SAMPLES_PER_VIDEO_FRAME)
-        tick = Tick(n, audio, ACTION, i, None, clip=p.action.name, gen=p.action.gen, position=p.action.position)
+        tick = Tick(n, audio, FrameKind.ACTION, i, None, clip=p.action.name, gen=p.action.gen,
+                    position=p.action.position)
         p.index = i + 1
         if p.index >= len(clip.frames):
             if p.loop and not self._something_due():

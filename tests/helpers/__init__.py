@@ -1,0 +1,1 @@
+"""What tests and benches share: servers, fakes' clients, live builders. Never a test module."""
