@@ -47,6 +47,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.lipsync
 	$(BIN)/python -m bench.interrupt
 	$(BIN)/python -m bench.scheduler
 	$(BIN)/python -m bench.api

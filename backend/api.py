@@ -12,8 +12,10 @@ from typing import Any, Callable, Generic, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
 
-from backend.errors import ApiError
+from backend.errors import ApiError, not_found
+from backend.roles import require_role
 
 ANYONE = ("admin", "operator", "viewer")  # signed in, any role
 OPERATE = ("admin", "operator")
@@ -79,8 +81,6 @@ def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | Non
         @wraps(fn)
         def view(**kwargs):
             if roles is not None:
-                from backend.auth import require_role
-
                 require_role(roles)
             for name, value in kwargs.items():
                 if isinstance(value, int) and not 0 < value <= MAX_ID:
@@ -148,8 +148,6 @@ def current_user():
 
 def paginate(session, stmt, query: PageQuery, item: Callable[[Any], BaseModel]) -> dict:
     """One page of `stmt`'s rows, each turned into a model by `item` (e.g. UserOut.model_validate)."""
-    from sqlalchemy import func, select
-
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
     return {"items": [item(r).model_dump(mode="json") for r in rows],
@@ -158,8 +156,6 @@ def paginate(session, stmt, query: PageQuery, item: Callable[[Any], BaseModel]) 
 
 def get_or_404(session, model, ident: int, what: str):
     """The row `ident` of `model`, or a 404 saying which `what` does not exist."""
-    from backend.errors import not_found
-
     row = session.get(model, ident)
     if row is None:
         raise not_found(what, ident)

@@ -11,10 +11,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend.db import Database, close_session
-from backend.errors import register_error_handlers
+from backend.db import close_session
+from backend.errors import ApiError, register_error_handlers
 from backend.kv import MemoryRevocations, RedisRevocations
 from backend.settings import ApiSettings
+from db.database import Database
 
 log = logging.getLogger("livehost.api")
 
@@ -63,10 +64,12 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.extensions["livehost.redis"] = client
     register_error_handlers(app)
 
-    from backend import auth, openapi
+    # the blueprints and what they need (the streamer's avatar and voice modules, OpenCV) load when
+    # an app is built, not whenever the backend package is imported (for its settings, its CLI)
+    from backend import auth
     from backend.control import make_bus
-    from backend.resources import (audit_log, avatars, dashboard, health, rooms, schedules, scripts, sessions,
-                                   transcriber, users, voices, workers)
+    from backend.resources import (audit_log, avatars, dashboard, health, openapi, rooms, schedules, scripts,
+                                   sessions, transcriber, users, voices, workers)
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
@@ -84,7 +87,6 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     @app.before_request
     def _limit_json_body():
         if request.mimetype == "application/json" and (request.content_length or 0) > settings.max_body_bytes:
-            from backend.errors import ApiError
             raise ApiError(413, "too_large", f"JSON bodies are limited to {settings.max_body_bytes} bytes")
 
     @app.after_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, request
 
 from backend.db import db
-from backend.models import AuditEntry
+from db.models import AuditEntry
 
 
 def record(action: str, target: str = "", **detail) -> None:

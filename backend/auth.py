@@ -5,10 +5,7 @@ import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, request
-from flask_jwt_extended import (JWTManager, create_access_token, create_refresh_token, decode_token,
-                                get_jwt, get_jwt_identity, verify_jwt_in_request)
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt import PyJWTError
+from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, decode_token, get_jwt
 from pydantic import Field, field_validator
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -16,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from backend.api import ANYONE, PUBLIC, Model, Out, route
 from backend.db import db
 from backend.errors import ApiError, error_response
-from backend.models import User
+from backend.roles import require_role
+from db.models import User
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -94,21 +92,6 @@ def init_jwt(app, revocations) -> None:
     jwt.revoked_token_loader(lambda h, p: unauthorized("the token was revoked; sign in again"))
     jwt.needs_fresh_token_loader(lambda h, p: unauthorized("sign in again"))
     jwt.user_lookup_error_loader(lambda h, p: unauthorized("the user no longer exists"))
-
-
-def require_role(roles: tuple[str, ...], refresh: bool = False) -> User:
-    """The signed-in user, if their role is one of `roles`; else 401/403 as ApiError."""
-    try:
-        verify_jwt_in_request(refresh=refresh, locations=["headers"] if refresh else None)
-    except (JWTExtendedException, PyJWTError):
-        raise  # answered by flask-jwt-extended's loaders above
-    user = db().get(User, int(get_jwt_identity()))
-    if user is None or user.disabled:
-        raise ApiError(401, "unauthorized", "this account no longer exists or is disabled")
-    if user.role not in roles:
-        raise ApiError(403, "forbidden", f"a {user.role} may not do this")
-    g.user = user
-    return user
 
 
 def _tokens(user: User, refresh: bool = True) -> dict:

@@ -1,36 +1,8 @@
-"""Database engine and the per-request session."""
+"""The request's database session, from the app's db.database.Database (app.extensions["livehost.db"])."""
 from __future__ import annotations
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-
-class Database:
-    """An engine and a session factory for one database URL (mysql+pymysql:// or sqlite://)."""
-
-    def __init__(self, url: str):
-        kwargs: dict = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 15}}
-        else:
-            kwargs["pool_recycle"] = 3600
-        self.url = url
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.close()
+from sqlalchemy.orm import Session
 
 
 def db() -> Session:

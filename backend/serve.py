@@ -1,15 +1,17 @@
 """Serving the admin API: gunicorn (embedded through its BaseApplication) in production, Flask's
-development server with `--dev`. Each gunicorn worker builds its own app with create_app() after
-the fork, so no database or Redis connection is shared between processes."""
+development server with `--dev`. Each gunicorn worker builds its own app with `make_app(settings)`
+(create_app, or the `livehost` command's app with the embedded scheduler and worker) after the
+fork, so no database or Redis connection is shared between processes."""
 from __future__ import annotations
 
-import atexit
 import errno
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from backend.settings import ApiSettings
@@ -55,10 +57,10 @@ def check_port_free(host: str, port: int) -> str | None:
 
 
 class ApiServer(BaseApplication):
-    """gunicorn with the gthread worker, serving create_app(settings)."""
+    """gunicorn with the gthread worker, serving make_app(settings)."""
 
-    def __init__(self, settings: ApiSettings, options: ServeOptions):
-        self.settings, self.options = settings, options
+    def __init__(self, settings: ApiSettings, options: ServeOptions, make_app: Callable[[ApiSettings], Flask]):
+        self.settings, self.options, self.make_app = settings, options, make_app
         super().__init__(prog="livehost serve")
 
     def load_config(self) -> None:
@@ -84,42 +86,24 @@ class ApiServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):  # in the worker process, after the fork
-        return app_with_embedded(self.settings)
+        return self.make_app(self.settings)
 
 
-def run_gunicorn(settings: ApiSettings, options: ServeOptions) -> int:
+def run_gunicorn(settings: ApiSettings, options: ServeOptions, make_app: Callable[[ApiSettings], Flask]) -> int:
     """Serve until SIGTERM/SIGINT (graceful: workers finish their requests); the exit code."""
     log.info("livehost API on http://%s:%d (gunicorn, %d worker(s) x %d threads)",
              options.host, options.port, options.workers, options.threads)
     try:
-        ApiServer(settings, options).run()
+        ApiServer(settings, options, make_app).run()
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return 0
 
 
-def run_dev(settings: ApiSettings, options: ServeOptions) -> int:
+def run_dev(settings: ApiSettings, options: ServeOptions, make_app: Callable[[ApiSettings], Flask]) -> int:
     """Flask's development server (one process, a thread per request; not for production)."""
-    app = app_with_embedded(settings)
+    app = make_app(settings)
     log.info("livehost API on http://%s:%d (Flask development server)", options.host, options.port)
     app.run(host=options.host, port=options.port, threaded=True, debug=False, use_reloader=False)
     return 0
 
-
-def app_with_embedded(settings: ApiSettings):
-    """create_app(settings), and without Redis the embedded scheduler and worker beside it
-    (scheduler.embedded), sharing its in-process control bus; `embedded_slots` 0 leaves them out."""
-    from backend.app import create_app
-
-    app = create_app(settings)
-    if not settings.redis_url and settings.embedded_slots > 0:
-        from scheduler.dispatch import DispatchSettings
-        from scheduler.embedded import Embedded
-
-        dispatch = DispatchSettings(database_url=settings.database_url, redis_url="", data_key=settings.data_key,
-                                    avatars_dir=settings.avatars_dir)
-        embedded = Embedded(dispatch, app.extensions["livehost.bus"], settings.embedded_slots)
-        app.extensions["livehost.embedded"] = embedded
-        embedded.start()
-        atexit.register(embedded.stop)  # lives end cleanly and are handed back (queued) for the next start
-    return app

@@ -58,7 +58,7 @@ def free_port() -> int:
 
 
 def livehost(env: dict, *args: str) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "streamer.cli", *args], env=env, capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "livehost", *args], env=env, capture_output=True, text=True,
                        timeout=120, stdin=subprocess.DEVNULL)
     if p.returncode != 0:
         raise SystemExit(f"bench.api: `livehost {' '.join(args)}` failed: {p.stderr.strip()}")
@@ -194,7 +194,7 @@ def main() -> int:
                LIVEHOST_JWT_SECRET=secrets.token_urlsafe(48), LIVEHOST_DATA_KEY=secrets.token_urlsafe(32),
                LIVEHOST_LOGIN_LIMIT="1000000 per minute", LIVEHOST_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
 
-    from backend.migrate import wipe
+    from db.migrate import wipe
 
     wipe(url)
     livehost(env, "db", "upgrade")
@@ -204,7 +204,7 @@ def main() -> int:
     if args.workers:
         serve += ["--workers", str(args.workers)]
     log = open(var / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamer.cli", *serve], env=env, stdout=log,
+    server = subprocess.Popen([sys.executable, "-m", "livehost", *serve], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         wait_healthy(port, server)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -28,10 +27,10 @@ from streamer.control.bus import MemoryBus
 from streamer.control.link import connect_redis, stream_time
 from streamer.llm import LlmReplier, LlmSettings
 from streamer.room import RoomPolicy
-from tests.conftest import REDIS_URL, RTMP_MODULE_CANDIDATES, NginxRtmp
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers.live import end_live, start_live, utterance_start
-from tests.media import Player
+from tests.helpers.media import Player
+from tests.helpers.servers import REDIS_URL, NginxRtmp, nginx_binary, rtmp_module
 
 SCRIPT = {"segments": [
     {"say": "Welcome back to the shop, where we talk about every product in detail and take our time."},
@@ -57,9 +56,8 @@ def bus_for_bench():
 
 
 def run(interrupts: int, comments: int, width: int, height: int) -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    module = next((m for m in RTMP_MODULE_CANDIDATES if m.exists()), None)
-    if module is None or not Path(nginx).exists():
+    nginx, module = nginx_binary(), rtmp_module()
+    if module is None or nginx is None:
         raise SystemExit("bench.interrupt needs nginx with the RTMP module (apt-get install nginx libnginx-mod-rtmp)")
     bus, bus_name = bus_for_bench()
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(reply="Thanks for asking. It is nine dollars.",

@@ -24,11 +24,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from backend.db import Database
+from db.commands import upgrade
+from db.database import Database
+from db.models import LiveSession
 from streamer.avatar.default import ensure_default_avatar
-from tests.backend.conftest import scratch_mysql_database
-from tests.conftest import RTMP_MODULE_CANDIDATES, NginxRtmp, RedisServer
-from tests.scheduler.conftest import Deployment, utcnow
+from tests.helpers.databases import scratch_mysql_database
+from tests.helpers.deployment import Deployment, utcnow
+from tests.helpers.servers import NginxRtmp, RedisServer, nginx_binary, rtmp_module
 
 
 def first_packet(url: str, out: dict, key: str, timeout: float = 60.0) -> None:
@@ -59,15 +61,12 @@ def stats(name: str, values: list[float]) -> None:
 
 
 def run(lives: int, kills: int) -> None:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    module = next((m for m in RTMP_MODULE_CANDIDATES if m.exists()), None)
+    nginx, module = nginx_binary(), rtmp_module()
     redis_bin = shutil.which("redis-server")
-    if module is None or not Path(nginx).exists() or redis_bin is None:
+    if module is None or nginx is None or redis_bin is None:
         raise SystemExit("bench.scheduler needs nginx with the RTMP module and redis-server")
     with tempfile.TemporaryDirectory() as tmp, scratch_mysql_database("livehost_bench") as url:
         tmp = Path(tmp)
-        from backend.cli import upgrade
-
         upgrade(url)
         avatars = tmp / "avatars"
         ensure_default_avatar(avatars)
@@ -114,7 +113,6 @@ def run(lives: int, kills: int) -> None:
                     recoveries.append(again["t"] - killed)
                 d.worker(victim, slots=4)  # the machine comes back for the next round
                 with db.sessions() as s:
-                    from backend.models import LiveSession
                     s.get(LiveSession, sid).planned_end_at = utcnow()
                     s.commit()
                 time.sleep(4)

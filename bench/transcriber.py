@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from tests.transcriber.client import speech, stream_sentences, wer
+from tests.helpers.speech import speech
+from tests.helpers.transcription import stream_sentences, wer
 from transcriber.engine import WhisperEngine
 from transcriber.server import TranscriptionServer
 from transcriber.settings import TranscriberSettings

@@ -56,6 +56,7 @@ declare module 'vue' {
     EventLog: typeof import('./src/components/EventLog.vue')['default']
     GoLiveDialog: typeof import('./src/components/GoLiveDialog.vue')['default']
     LiveCharts: typeof import('./src/components/LiveCharts.vue')['default']
+    LiveRefSelect: typeof import('./src/components/LiveRefSelect.vue')['default']
     PushToTalk: typeof import('./src/components/PushToTalk.vue')['default']
     RoomForm: typeof import('./src/components/RoomForm.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']

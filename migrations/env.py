@@ -1,10 +1,10 @@
-"""Alembic environment: the URL is given by backend.migrate (or DATABASE_URL / the SQLite default)."""
+"""Alembic environment: the URL is given by db.migrate (or DATABASE_URL / the SQLite default)."""
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from backend.models import Base
+from db.models import Base
 
 config = context.config
 
@@ -13,9 +13,9 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from backend.settings import ApiSettings
+    from db.settings import DataSettings
 
-    return ApiSettings.from_env().database_url
+    return DataSettings.from_env().database_url
 
 
 def run_offline() -> None:

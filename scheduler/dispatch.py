@@ -8,25 +8,26 @@ exactly once. On SQLite (the embedded default) run one scheduler.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import redis
+from pydantic import Field
 from sqlalchemy import or_, select
 
-from backend.db import Database
-from backend.models import Avatar, LiveSession, Schedule
+from db.database import Database
+from db.models import ACTIVE_STATUSES, RUNNING_STATUSES, Avatar, LiveSession, Schedule, SessionStatus
+from db.settings import DataSettings
 from scheduler.claims import MemoryClaims, RedisClaims
 from scheduler.queue import CeleryQueue, LocalQueue
 from streamer.control.bus import BusError, MemoryBus, RedisBus
+from streamer.settings import SettingsError
 
 log = logging.getLogger("livehost.scheduler")
 
-RUNNING = ("starting", "live", "stopping")
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 # A scheduled live is dispatched this long before its start: the worker connects and waits, so the
 # first frame reaches the ingest at the start time, not a second or two after it.
@@ -40,43 +41,29 @@ class DispatchError(Exception):
     """The scheduler or a worker cannot run with these settings. One line."""
 
 
-@dataclass(frozen=True)
-class DispatchSettings:
-    """What the scheduler and the workers share. From the environment: DATABASE_URL, REDIS_URL,
-    LIVEHOST_DATA_KEY (as the API), LIVEHOST_AVATARS_DIR, LIVEHOST_CLAIM_TTL (s),
-    LIVEHOST_MAX_ATTEMPTS."""
+class DispatchSettings(DataSettings):
+    """What the scheduler and the workers share: the API's database, Redis, data key and folders
+    (db.settings), and how lives are dispatched. From the environment: DATABASE_URL, REDIS_URL,
+    LIVEHOST_DATA_KEY, LIVEHOST_AVATARS_DIR, LIVEHOST_CLAIM_TTL (s), LIVEHOST_MAX_ATTEMPTS."""
 
-    database_url: str
-    redis_url: str
-    data_key: str = ""
-    avatars_dir: Path = Path("avatars")
-    interval_s: float = 1.0
-    claim_ttl_s: float = 5.0  # a live whose worker has not renewed its claim this long is lost
-    max_attempts: int = 3  # runs of a live (first start included) before it is marked failed
-    extra: dict = field(default_factory=dict)
+    interval_s: float = Field(1.0, gt=0, description="seconds between the scheduler's passes (--interval)")
+    claim_ttl_s: float = Field(5.0, ge=1, validation_alias="LIVEHOST_CLAIM_TTL",
+                               description="seconds a live's worker may go without renewing its claim before "
+                                           "the live is given to another worker")
+    max_attempts: int = Field(3, ge=1, description="runs of a live (the first start included) before it is "
+                                                   "marked failed")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "DispatchSettings":
-        from backend.settings import ApiSettings
-
-        env = os.environ if env is None else env
-        api = ApiSettings.from_env(env)
-        values = dict(database_url=api.database_url, redis_url=api.redis_url, data_key=api.data_key,
-                      avatars_dir=api.avatars_dir)
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "DispatchSettings":
+        """As DataSettings.from_env, for a scheduler or worker: Redis is required; a bad setting
+        is a DispatchError."""
         try:
-            if env.get("LIVEHOST_CLAIM_TTL"):
-                values["claim_ttl_s"] = float(env["LIVEHOST_CLAIM_TTL"])
-            if env.get("LIVEHOST_MAX_ATTEMPTS"):
-                values["max_attempts"] = int(env["LIVEHOST_MAX_ATTEMPTS"])
-        except ValueError as e:
-            raise DispatchError(f"bad scheduler setting: {e}") from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
+            settings = super().from_env(env, **overrides)
+        except SettingsError as e:
+            raise DispatchError(str(e)) from None
         if not settings.redis_url:
             raise DispatchError("the scheduler and workers need Redis (Celery's broker and the control bus): "
                                 "set REDIS_URL, e.g. redis://127.0.0.1:6379/0")
-        if settings.max_attempts < 1 or settings.claim_ttl_s < 1:
-            raise DispatchError("LIVEHOST_MAX_ATTEMPTS and LIVEHOST_CLAIM_TTL must be at least 1")
         return settings
 
 
@@ -155,12 +142,12 @@ class Scheduler:
                                        Schedule.start_at <= now + PREPARE).order_by(Schedule.start_at).limit(50))).all()
             for sch in due:
                 live = LiveSession(schedule_id=sch.id, room_id=sch.room_id, script_id=sch.script_id,
-                                   avatar_id=sch.avatar_id, voice_id=sch.voice_id, status="queued",
+                                   avatar_id=sch.avatar_id, voice_id=sch.voice_id, status=SessionStatus.QUEUED,
                                    scheduled_at=sch.start_at, planned_end_at=sch.end_at, created_by=sch.created_by,
                                    created_at=now)
                 why = self._cannot_start(s, sch, now)
                 if why:
-                    live.status, live.last_error, live.ended_at = "failed", why, now
+                    live.status, live.last_error, live.ended_at = SessionStatus.FAILED, why, now
                     log.warning("schedule %s: %s", sch.id, why)
                 s.add(live)
                 self._next_occurrence(sch, now)
@@ -178,7 +165,7 @@ class Scheduler:
         if avatar is None or avatar.status != "ready":
             return f"avatar {sch.avatar_id} is not ready (status: {avatar.status if avatar else 'deleted'})"
         busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == sch.room_id,
-                                                     LiveSession.status.in_(("queued",) + RUNNING)).limit(1))
+                                                     LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
         if busy is not None:
             return f"room {sch.room_id} already has session {busy} running"
         return None
@@ -201,15 +188,15 @@ class Scheduler:
         sent = 0
         with self.db.sessions() as s:
             expired = s.scalars(self._locked(select(LiveSession).where(
-                LiveSession.status == "queued", LiveSession.planned_end_at <= now))).all()
+                LiveSession.status == SessionStatus.QUEUED, LiveSession.planned_end_at <= now))).all()
             for live in expired:
-                live.status, live.ended_at = "failed", now
+                live.status, live.ended_at = SessionStatus.FAILED, now
                 live.last_error = "did not start before its end time (no worker was free)"
                 log.warning("session %s: %s", live.id, live.last_error)
             lost = (LiveSession.enqueued_at.is_(None) if self.queue.waiting() else
                     or_(LiveSession.enqueued_at.is_(None), LiveSession.enqueued_at <= now - REQUEUE_AFTER))
             rows = s.scalars(self._locked(
-                select(LiveSession).where(LiveSession.status == "queued", lost)
+                select(LiveSession).where(LiveSession.status == SessionStatus.QUEUED, lost)
                 .order_by(LiveSession.created_at, LiveSession.id).limit(100))).all()
             for live in rows:
                 if live.enqueued_at is not None:
@@ -227,7 +214,7 @@ class Scheduler:
         stopped = 0
         with self.db.sessions() as s:
             rows = s.scalars(self._locked(
-                select(LiveSession).where(LiveSession.status.in_(("starting", "live")),
+                select(LiveSession).where(LiveSession.status.in_((SessionStatus.STARTING, SessionStatus.LIVE)),
                                           LiveSession.planned_end_at <= now))).all()
             for live in rows:
                 try:
@@ -236,7 +223,7 @@ class Scheduler:
                 except BusError as e:
                     log.warning("session %s: cannot send the stop at its end time: %s", live.id, e)
                     continue
-                live.status = "stopping"
+                live.status = SessionStatus.STOPPING
                 stopped += 1
                 log.info("session %s: end time reached; stopping", live.id)
             s.commit()
@@ -246,22 +233,22 @@ class Scheduler:
     def recover_lost(self, now: datetime) -> int:
         recovered = 0
         with self.db.sessions() as s:
-            rows = s.scalars(self._locked(select(LiveSession).where(LiveSession.status.in_(RUNNING)))).all()
+            rows = s.scalars(self._locked(select(LiveSession).where(LiveSession.status.in_(RUNNING_STATUSES)))).all()
             held = self.claims.owners([r.id for r in rows])
             for live in rows:
                 if held.get(live.id) is not None:
                     continue
                 worker = live.worker or "?"
-                if live.status == "stopping":
-                    live.status, live.ended_at = "ended", now
+                if live.status == SessionStatus.STOPPING:
+                    live.status, live.ended_at = SessionStatus.ENDED, now
                     log.info("session %s: its worker %s is gone while stopping; marked ended", live.id, worker)
                 elif live.attempts >= self.settings.max_attempts:
-                    live.status, live.ended_at = "failed", now
+                    live.status, live.ended_at = SessionStatus.FAILED, now
                     live.last_error = (f"gave up after {live.attempts} attempt(s): worker {worker} stopped "
                                        f"responding")
                     log.error("session %s: %s", live.id, live.last_error)
                 else:
-                    live.status, live.enqueued_at, live.worker = "queued", None, None
+                    live.status, live.enqueued_at, live.worker = SessionStatus.QUEUED, None, None
                     live.last_error = (f"worker {worker} stopped responding at {now:%H:%M:%S} UTC; restarting "
                                        f"(attempt {live.attempts + 1} of {self.settings.max_attempts})")
                     log.warning("session %s: %s", live.id, live.last_error)

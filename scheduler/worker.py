@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from db.database import Database
 from db.models import Avatar as AvatarRow
-from db.models import Comment, LiveSession, Room, Script, Voice
+from db.models import Comment, LiveSession, Room, Script, SessionStatus, Voice
 from scheduler.claims import RedisClaims
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
@@ -91,7 +91,7 @@ class LiveRunner:
                 live = self._build(row)
             except CannotStart as e:
                 if not keeper.lost.is_set():
-                    self._finish("failed", str(e))
+                    self._finish(SessionStatus.FAILED, str(e))
                 log.error("session %s: cannot start: %s", self.id, e)
                 return "failed"
             ctx.running[self.id] = self
@@ -110,15 +110,15 @@ class LiveRunner:
         """Take the row (queued -> starting); None if it is not ours to run any more."""
         with self.ctx.db.sessions() as s:
             live = s.get(LiveSession, self.id, with_for_update=True)
-            if live is None or live.status not in ("queued", "starting", "live"):
+            if live is None or live.status not in (SessionStatus.QUEUED, SessionStatus.STARTING, SessionStatus.LIVE):
                 log.info("session %s: %s, not started", self.id, "gone" if live is None else live.status)
                 return None
             if live.planned_end_at is not None and live.planned_end_at <= utcnow():
-                live.status, live.ended_at = "failed", utcnow()
+                live.status, live.ended_at = SessionStatus.FAILED, utcnow()
                 live.last_error = "did not start before its end time (no worker was free)"
                 s.commit()
                 return None
-            live.status, live.worker = "starting", self.ctx.name
+            live.status, live.worker = SessionStatus.STARTING, self.ctx.name
             live.attempts += 1
             room, script = s.get(Room, live.room_id), s.get(Script, live.script_id)
             avatar, voice = s.get(AvatarRow, live.avatar_id), s.get(Voice, live.voice_id)
@@ -127,9 +127,9 @@ class LiveRunner:
                     "position": dict(live.position or {}), "attempt": live.attempts,
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
-    def _finish(self, status: str, error: str | None = None, position: dict | None = None) -> None:
-        if status == "queued":  # handed back: another worker takes it from the queue
-            values = {"status": "queued", "enqueued_at": None, "worker": None}
+    def _finish(self, status: SessionStatus, error: str | None = None, position: dict | None = None) -> None:
+        if status == SessionStatus.QUEUED:  # handed back: another worker takes it from the queue
+            values = {"status": SessionStatus.QUEUED, "enqueued_at": None, "worker": None}
         else:
             values = {"status": status, "ended_at": utcnow()}
         if error is not None:
@@ -146,8 +146,8 @@ class LiveRunner:
             row = s.get(LiveSession, self.id)
             if row is not None:
                 row.position = live.resume_position().as_dict()
-                if first and row.status == "starting":
-                    row.status = "live"
+                if first and row.status == SessionStatus.STARTING:
+                    row.status = SessionStatus.LIVE
                 if first and row.started_at is None:
                     row.started_at = utcnow()
             while not self._db_jobs.empty():
@@ -215,13 +215,13 @@ class LiveRunner:
             return outcome
         self._save(live)
         if outcome == "handed back":
-            self._finish("queued", f"worker {ctx.name} shut down; handed back", position)
+            self._finish(SessionStatus.QUEUED, f"worker {ctx.name} shut down; handed back", position)
             log.info("session %s: handed back at %s", self.id, position)
         elif live.state == LiveState.FAILED or outcome == "error":
-            self._finish("failed", live.errors[-1] if live.errors else "the worker loop failed", position)
+            self._finish(SessionStatus.FAILED, live.errors[-1] if live.errors else "the worker loop failed", position)
             outcome = "failed"
         else:
-            self._finish("ended", None, position)
+            self._finish(SessionStatus.ENDED, None, position)
         return outcome
 
 

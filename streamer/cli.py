@@ -1,17 +1,21 @@
-"""The `livehost` command. Sub-commands stay thin: they parse, call the package, print."""
+"""The streamer's `livehost` sub-commands: `demo`, `avatar`, `models`. They stay thin: they parse,
+call the package, print. livehost/cli.py registers them with add_commands() and hands the parsed
+arguments to run()."""
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 from pathlib import Path
 
-from streamer.demo import BAD_INPUT, DemoOptions, prepare, run_demo
+from streamer.avatar import actions
+from streamer.avatar.landmarks import describe, landmarker_for
+from streamer.demo import DemoOptions, prepare, run_demo
+from streamer.lipsync.musetalk import weights
+from streamer.progress import ProgressBar
 from streamer.settings import Settings, SettingsError
 
-STREAMER_COMMANDS = ("demo", "avatar", "models")  # db, user, serve, scheduler, worker live in backend/cli.py
-LOCAL_COMMANDS = STREAMER_COMMANDS + ("transcriber",)  # commands that do not need the API's imports
+STREAMER_COMMANDS = ("demo", "avatar", "models")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -21,13 +25,8 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def build_parser(api: bool = True) -> argparse.ArgumentParser:
-    """The `livehost` parser; `api` adds the admin API's commands (importing backend costs ~0.5 s)."""
-    p = argparse.ArgumentParser(prog="livehost", description="Open-source AI live-streaming host.")
-    p.add_argument("--config", help="settings YAML file (else $LIVEHOST_CONFIG)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def add_commands(sub) -> None:
+    """Add the streamer's sub-commands to the `livehost` parser's sub-parsers."""
     d = sub.add_parser("demo", help="go live with a script: to --push URL, or to a local receiver")
     d.add_argument("--push", metavar="RTMP_URL", help="rtmp:// or rtmps:// URL to push to")
     d.add_argument("--record", metavar="FILE", help="write the live to a .flv/.mp4 file instead")
@@ -85,49 +84,11 @@ def build_parser(api: bool = True) -> argparse.ArgumentParser:
     md.add_argument("--mirror", metavar="URL", help="Hugging Face mirror, e.g. https://hf-mirror.com "
                     "(else $HF_ENDPOINT or huggingface.co)")
     md.add_argument("--required-only", action="store_true", help="skip the optional face-parsing weights")
-    from transcriber.cli import add_commands as add_transcriber
-
-    add_transcriber(sub)
-    if api:
-        from backend.cli import add_commands
-
-        add_commands(sub)
-    return p
 
 
-def _command_name(argv: list[str]) -> str | None:
-    """The sub-command named in `argv` (skipping global options), without parsing it."""
-    args = iter(argv)
-    for arg in args:
-        if arg == "--config":
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(api=_command_name(argv) not in LOCAL_COMMANDS).parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("libav").setLevel(logging.ERROR)
-    try:
-        return _run(args)
-    except BAD_INPUT as e:
-        print(f"livehost: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _run(args) -> int:
-    if args.command == "transcriber":
-        from transcriber.cli import run
-
-        return run(args)
-    if args.command not in STREAMER_COMMANDS:
-        from backend.cli import run
-
-        return run(args)
+def run(args) -> int:
+    """Run a parsed streamer sub-command; the process exit code. Bad input raises one of
+    streamer.demo.BAD_INPUT (the `livehost` command prints it as one line)."""
     if args.command == "demo":
         w, h = args.size or (None, None)
         settings = Settings.load(args.config, avatar=args.avatar, voice=args.voice, lipsync=args.lipsync,
@@ -156,9 +117,6 @@ def _run(args) -> int:
 
 
 def _action(args, settings: Settings) -> int:
-    from streamer.avatar import actions
-    from streamer.progress import ProgressBar
-
     if args.action_command == "add":
         path = actions.prepare_action(settings.avatars_dir, args.avatar, args.name, args.video, loop=args.loop,
                                       progress=ProgressBar(f"preparing {args.avatar}/{args.name}"),
@@ -182,8 +140,6 @@ def _action(args, settings: Settings) -> int:
 
 
 def _models(args, settings: Settings) -> int:
-    from streamer.lipsync.musetalk import weights
-
     folder = Path(args.models_dir) if args.models_dir else settings.models_dir
     versions = weights.VERSIONS if args.version == "all" else (args.version,)
     hint = f"{weights.FETCH_HINT} --version {args.version} --models-dir {folder}"
@@ -204,14 +160,8 @@ def _models(args, settings: Settings) -> int:
         for f, ok in rows:
             state = ("present" if ok else "missing") + (" (optional)" if f.optional else "")
             print(f"  {state:<18} {folder / f.path}  ({f.what}, {f.size_hint}; {f.source})")
-    from streamer.avatar.landmarks import describe, landmarker_for
-
     print(f"face landmarks (MuseTalk avatar preparation): {describe(*landmarker_for(folder))}")
     if all(complete[v] for v in versions):
         return 0
     print(f"fetch the missing files with: {hint}")
     return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -53,7 +53,7 @@ class RoomPolicy:
 
     def reply_rules(self):
         """The ReplyRules of this room (keyword replies, default reply, fallback line, length)."""
-        from streamer.llm import ReplyRules
+        from streamer.llm import ReplyRules  # ~0.1 s: loaded only when a live needs the rules
 
         given = {"keyword_replies": self.keyword_replies, "default_reply": self.default_reply,
                  "fallback_line": self.fallback_line, "max_reply_chars": self.max_reply_chars}

@@ -1,127 +1,227 @@
-"""One typed settings object for the streamer: defaults, then an optional YAML file, then the
-environment (LIVEHOST_<FIELD>), then explicit overrides. Passed in, never read from globals."""
+"""Settings: the one mechanism every part of livehost uses (pydantic-settings), and the streamer's.
+
+A settings class is a frozen pydantic-settings model whose fields are typed and described once.
+Built from keyword arguments it reads nothing else, so a test gets exactly what it passes. Its
+loader layers: defaults < a YAML file (the streamer's) < the environment (LIVEHOST_<FIELD>, or the
+names a field gives as its alias, such as REDIS_URL) < explicit overrides. A bad value, from any
+layer, is a SettingsError of one line that names the setting. Passed in, never read from globals."""
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 
 import yaml
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 
 class SettingsError(Exception):
     """A setting has a bad value. One-line message naming the setting."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    # Output canvas and encoder
-    width: int = 720
-    height: int = 1280
-    video_bitrate: int = 2_500_000
-    preset: str = "veryfast"
-    keyframe_seconds: float = 2.0
-    audio_bitrate: int = 128_000
-    audio_rate: int = 44_100
-    # Content
-    voice: str = "espeak"
-    lipsync: str = "parametric"
-    avatar: str = "default"
-    # MuseTalk (lipsync "musetalk"): weights under models_dir in the release's layout
-    musetalk_version: str = "v15"
-    musetalk_batch: int = 8
-    musetalk_device: str = ""  # "" = cuda when there is one, else cpu
-    musetalk_dtype: str = ""  # "" = float16 on cuda, float32 on cpu; or bfloat16, float32
-    lipsync_fallback: str = "parametric"  # when the engine cannot load: "parametric" or "refuse"
-    # Places
-    avatars_dir: Path = field(default=Path("avatars"))
-    models_dir: Path = field(default=Path("models"))
-    var_dir: Path = field(default=Path("var"))
-    # RTMP sink
-    rtmp_connect_timeout: float = 5.0
-    reconnect_max_delay: float = 1.0
-    # Control plane: Redis for commands/events/status ("" = in-process only)
-    redis_url: str = field(default="", repr=False)
-    # LLM replies to comments (any OpenAI-compatible server; empty base URL = keyword replies)
-    llm_base_url: str = ""
-    llm_model: str = ""
-    llm_api_key: str = field(default="", repr=False)  # a secret: never printed or logged
-    llm_timeout: float = 8.0
+class LivehostSettings(BaseSettings):
+    """Base of livehost's settings classes: frozen, unknown names refused, variables LIVEHOST_<FIELD>.
 
-    def __post_init__(self) -> None:
-        for name in ("width", "height"):
-            v = getattr(self, name)
-            if v < 64 or v > 4096 or v % 2:
-                raise SettingsError(f"{name} must be an even number of pixels in 64..4096, not {v}")
-        if self.video_bitrate < 100_000:
-            raise SettingsError(f"video_bitrate is in bit/s and must be >= 100000, not {self.video_bitrate}")
-        if self.audio_rate not in (44_100, 48_000):
-            raise SettingsError(f"audio_rate must be 44100 or 48000, not {self.audio_rate}")
-        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"llm_base_url must start with http:// or https://, not {self.llm_base_url!r}")
-        if not 0.5 <= self.llm_timeout <= 120:
-            raise SettingsError(f"llm_timeout must be in 0.5..120 seconds, not {self.llm_timeout}")
-        if self.musetalk_version not in ("v15", "v1"):
-            raise SettingsError(f"musetalk_version must be v15 or v1, not {self.musetalk_version!r}")
-        if not 1 <= self.musetalk_batch <= 64:
-            raise SettingsError(f"musetalk_batch must be in 1..64, not {self.musetalk_batch}")
-        if self.lipsync_fallback not in ("parametric", "refuse"):
-            raise SettingsError(f"lipsync_fallback must be parametric or refuse, not {self.lipsync_fallback!r}")
-        if not 0.5 <= self.keyframe_seconds <= 10:
-            raise SettingsError(f"keyframe_seconds must be in 0.5..10, not {self.keyframe_seconds}")
+    `Cls(**values)` takes keyword arguments only; the subclasses' loaders pass it `Cls.layered(...)`,
+    which reads the class's variables from one mapping (os.environ unless given)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVEHOST_", frozen=True, extra="forbid", populate_by_name=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise SettingsError(_one_line(type(self), e)) from None
 
     @classmethod
-    def load(cls, yaml_path: str | Path | None = None, env: dict[str, str] | None = None,
-             **overrides: Any) -> "Settings":
-        """Defaults < YAML file (or $LIVEHOST_CONFIG) < LIVEHOST_* variables < overrides."""
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings,)  # the loaders read the environment, from the mapping they are given
+
+    @classmethod
+    def environment(cls, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The values `env` (os.environ when None) gives this class's fields, by field name. An empty
+        variable without the prefix (REDIS_URL=) is unset; with it, unset only if the class says
+        env_ignore_empty."""
+        found = _MappingSource(cls, os.environ if env is None else env)()
+        return {cls.field_named(key): value for key, value in found.items()}
+
+    @classmethod
+    def layered(cls, env: Mapping[str, str] | None, overrides: Mapping[str, Any],
+                file: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The values of `file` < the environment (`env`, os.environ when None) < `overrides`
+        (None values are ignored), by field name: what a loader passes to the class."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return {**(file or {}), **cls.environment(env), **given}
+
+    @classmethod
+    def field_named(cls, key: str) -> str:
+        """The field that `key` (a field name or one of its aliases) sets."""
+        for name, field in cls.model_fields.items():
+            if key == name or key in _aliases(field):
+                return name
+        return key
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable that sets field `name` (its first alias, else LIVEHOST_<NAME>)."""
+        aliases = _aliases(cls.model_fields[name])
+        return aliases[0] if aliases else cls.model_config["env_prefix"] + name.upper()
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes`, validated as the original was."""
+        return type(self)(**{**dict(self), **changes})
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source on a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]):
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        prefix = self.config["env_prefix"]
+        return {key.lower(): value for key, value in self._mapping.items()
+                if value or (key.startswith(prefix) and not self.env_ignore_empty)}
+
+
+def _aliases(field: FieldInfo) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [a for a in alias.choices if isinstance(a, str)]
+    return [alias] if isinstance(alias, str) else []
+
+
+_KINDS = {"int_parsing": "an integer", "int_from_float": "an integer", "int_type": "an integer",
+          "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+          "bool_type": "true or false", "string_type": "text", "path_type": "a path"}
+
+
+def _one_line(cls: type[LivehostSettings], e: ValidationError) -> str:
+    """The first problem of `e` in one line that names the setting (and the variable that sets it)."""
+    errors = e.errors()
+    unknown = sorted(str(err["loc"][0]) for err in errors if err["type"] == "extra_forbidden")
+    if unknown:
+        return f"unknown setting(s): {', '.join(unknown)}"
+    err = errors[0]
+    if err["type"] == "value_error":  # a rule of the class: its message names the setting
+        return str(err["ctx"]["error"])
+    name = cls.field_named(str(err["loc"][0])) if err["loc"] else ""
+    setting = f"setting {name} ({cls.variable(name)})" if name in cls.model_fields else f"setting {name}"
+    ctx = err.get("ctx", {})
+    if err["type"] in _KINDS:
+        return f"{setting} must be {_KINDS[err['type']]}, not {err['input']!r}"
+    if err["type"] == "literal_error":
+        return f"{setting} must be {ctx['expected']}, not {err['input']!r}"
+    if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{setting} must be {_bounds(cls.model_fields[name])}, not {err['input']!r}"
+    return f"{setting}: {err['msg'][0].lower()}{err['msg'][1:]}, not {err['input']!r}"
+
+
+def _bounds(field: FieldInfo) -> str:
+    """A field's numeric constraints in words: "in 1..64", "at least 1", "more than 0"."""
+    limits = {kind: getattr(m, kind.lower()) for m in field.metadata for kind in ("Ge", "Gt", "Le", "Lt")
+              if type(m).__name__ == kind}
+    if "Ge" in limits and "Le" in limits:
+        return f"in {limits['Ge']:g}..{limits['Le']:g}"
+    words = {"Ge": "at least", "Gt": "more than", "Le": "at most", "Lt": "less than"}
+    return " and ".join(f"{words[k]} {v:g}" for k, v in limits.items())
+
+
+class Settings(LivehostSettings):
+    """The streamer's settings: one live's output, content, engines, places and services."""
+
+    # Output canvas and encoder
+    width: int = Field(720, description="output width in pixels (even, 64..4096)")
+    height: int = Field(1280, description="output height in pixels (even, 64..4096)")
+    video_bitrate: int = Field(2_500_000, description="H.264 bitrate in bit/s (VBV-capped, CBR-like)")
+    preset: str = Field("veryfast", description="x264 preset")
+    keyframe_seconds: float = Field(2.0, ge=0.5, le=10, description="keyframe interval in seconds")
+    audio_bitrate: int = Field(128_000, description="AAC-LC bitrate in bit/s")
+    audio_rate: int = Field(44_100, description="audio sample rate in Hz: 44100 or 48000")
+    # Content
+    voice: str = Field("espeak", description="default voice spec, e.g. espeak or edge:zh-CN-XiaoxiaoNeural")
+    lipsync: str = Field("parametric", description="lipsync engine: parametric (CPU) or musetalk (GPU, weights)")
+    avatar: str = Field("default", description="prepared avatar id under avatars_dir")
+    # MuseTalk (lipsync "musetalk"): weights under models_dir in the release's layout
+    musetalk_version: Literal["v15", "v1"] = Field("v15", description="MuseTalk release: v15 (1.5) or v1 (1.0)")
+    musetalk_batch: int = Field(8, ge=1, le=64, description="frames per MuseTalk group")
+    musetalk_device: str = Field("", description="torch device; empty: cuda when there is one, else cpu")
+    musetalk_dtype: str = Field("", description="empty: float16 on cuda, float32 on cpu; or bfloat16, float32")
+    lipsync_fallback: Literal["parametric", "refuse"] = Field(
+        "parametric", description="when the engine cannot load: parametric, or refuse to start")
+    # Places
+    avatars_dir: Path = Field(Path("avatars"), description="prepared avatars, one folder each")
+    models_dir: Path = Field(Path("models"), description="model weights (MuseTalk release layout)")
+    var_dir: Path = Field(Path("var"), description="recordings and other state")
+    # RTMP sink
+    rtmp_connect_timeout: float = Field(5.0, description="seconds to wait for an RTMP server to answer")
+    reconnect_max_delay: float = Field(1.0, description="cap of the reconnect backoff, seconds")
+    # Control plane
+    redis_url: str = Field("", repr=False, validation_alias=AliasChoices("LIVEHOST_REDIS_URL", "REDIS_URL"),
+                           description="control bus (commands, events, status); empty: in-process only")
+    # LLM replies to comments
+    llm_base_url: str = Field("", description="OpenAI-compatible server for replies; empty: keyword rules")
+    llm_model: str = Field("", description="the model the server is asked for")
+    llm_api_key: str = Field("", repr=False, description="its API key (a secret: never printed or logged)")
+    llm_timeout: float = Field(8.0, ge=0.5, le=120,
+                               description="seconds without a first sentence (or a stall) before the fallback")
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even_pixels(cls, v: int, info) -> int:
+        if v < 64 or v > 4096 or v % 2:
+            raise ValueError(f"{info.field_name} must be an even number of pixels in 64..4096, not {v}")
+        return v
+
+    @field_validator("video_bitrate")
+    @classmethod
+    def _bits_per_second(cls, v: int) -> int:
+        if v < 100_000:
+            raise ValueError(f"video_bitrate is in bit/s and must be >= 100000, not {v}")
+        return v
+
+    @field_validator("audio_rate")
+    @classmethod
+    def _aac_rate(cls, v: int) -> int:
+        if v not in (44_100, 48_000):
+            raise ValueError(f"audio_rate must be 44100 or 48000, not {v}")
+        return v
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError(f"llm_base_url must start with http:// or https://, not {v!r}")
+        return v
+
+    @classmethod
+    def load(cls, yaml_path: str | Path | None = None, env: Mapping[str, str] | None = None,
+             **overrides: Any) -> Settings:
+        """Defaults < YAML file (or $LIVEHOST_CONFIG) < LIVEHOST_* variables (REDIS_URL too) <
+        `overrides` (None values are ignored). `env` replaces os.environ: nothing else is read."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
+        file: dict[str, Any] = {}
         yaml_path = yaml_path or env.get("LIVEHOST_CONFIG")
         if yaml_path:
             try:
                 data = yaml.safe_load(Path(yaml_path).read_text()) or {}
             except (OSError, yaml.YAMLError) as e:
                 raise SettingsError(f"cannot read settings file {yaml_path}: {e}") from None
-            if not isinstance(data, dict):
+            file = data.get("streamer", data) if isinstance(data, dict) else None
+            if not isinstance(file, dict):
                 raise SettingsError(f"settings file {yaml_path} must hold a mapping")
-            values.update(data.get("streamer", data))
-        if env.get("REDIS_URL"):  # the name the API, scheduler and workers use
-            values["redis_url"] = env["REDIS_URL"]
-        for f in fields(cls):
-            key = f"LIVEHOST_{f.name.upper()}"
-            if key in env:
-                values[f.name] = env[key]
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
-        return cls(**{k: _convert(known[k], v) for k, v in values.items()})
+        return cls(**cls.layered(env, overrides, file=file))
 
     def llm(self):
         """The LlmSettings for replies, or None when no LLM is configured."""
         if not (self.llm_base_url and self.llm_model):
             return None
-        from streamer.llm import LlmSettings
+        from streamer.llm import LlmSettings  # ~0.1 s: loaded only when an LLM is configured
 
         return LlmSettings(base_url=self.llm_base_url, model=self.llm_model, api_key=self.llm_api_key,
                            timeout_s=self.llm_timeout)
-
-    def replace(self, **changes: Any) -> "Settings":
-        return dataclasses.replace(self, **changes)
-
-
-def _convert(f: dataclasses.Field, value: Any) -> Any:
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    try:
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "Path":
-            return Path(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"setting {f.name} must be a {kind}, not {value!r}") from None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.api import ADMIN, Out, Page, PageQuery, paginate, route
 from backend.db import db
-from backend.models import AuditEntry
+from db.models import AuditEntry
 
 bp = Blueprint("audit_log", __name__, url_prefix="/api/audit")
 

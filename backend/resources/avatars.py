@@ -22,14 +22,16 @@ from werkzeug.utils import secure_filename
 
 from backend import audit
 from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, paginate, route
-from backend.db import Database, db
+from backend.db import db
 from backend.errors import ApiError
 from backend.resources.usage import delete_unless_used
-from backend.models import Avatar
 from backend.settings import ApiSettings
+from db.database import Database
+from db.models import Avatar
 from streamer.avatar.actions import list_actions
+from streamer.avatar.default import ensure_default_avatar
 from streamer.avatar.model import AvatarError
-from streamer.avatar.prepare import IMAGE_EXTS
+from streamer.avatar.prepare import IMAGE_EXTS, prepare_avatar
 from streamer.avatar.store import check_id
 
 log = logging.getLogger("livehost.api")
@@ -169,8 +171,6 @@ def upload_avatar():
        errors={503: "the default avatar could not be built"})
 def add_default_avatar():
     """Build the embedded default avatar and list it (idempotent: the same row every time)."""
-    from streamer.avatar.default import ensure_default_avatar
-
     settings: ApiSettings = current_app.config["LIVEHOST"]
     try:
         folder = ensure_default_avatar(settings.avatars_dir)
@@ -229,8 +229,6 @@ def start_preparation(database: Database, settings: ApiSettings, avatar_id: int,
 
 def _prepare(database: Database, settings: ApiSettings, avatar_id: int, slug: str, source: Path,
              jobs: dict) -> None:
-    from streamer.avatar.prepare import prepare_avatar  # OpenCV, PyAV: loaded when first needed
-
     last = 0.0
 
     def progress(done: int, total: int) -> None:

@@ -17,16 +17,14 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, current_user, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError, not_found
-from backend.models import Comment, LiveSession
 from backend.resources.audit_log import AuditOut, newest_first
+from db.models import TERMINAL_STATUSES, Comment, LiveSession, SessionStatus
 from streamer.control.bus import BusError
 
 bp = Blueprint("control", __name__)
 log = logging.getLogger("livehost.api")
 
-ACTIVE = ("queued", "starting", "live", "stopping")
 BUS_DOWN = {503: "the control bus (Redis) is unreachable; nothing was sent or recorded"}
-TERMINAL = ("ended", "failed")
 
 
 class CommentIn(Model):
@@ -75,8 +73,8 @@ def controllable(s, session_id: int, lock: bool = False) -> LiveSession:
     live = s.get(LiveSession, session_id, with_for_update=True if lock else None)
     if live is None:
         raise not_found("session", session_id)
-    if live.status in TERMINAL:
-        how = " (failed)" if live.status == "failed" else ""
+    if live.status in TERMINAL_STATUSES:
+        how = " (failed)" if live.status == SessionStatus.FAILED else ""
         raise ApiError(409, "conflict", f"session {session_id} has ended{how}; it takes no more commands")
     return live
 
@@ -168,10 +166,10 @@ def stop(session_id: int):
     s = db()
     live = controllable(s, session_id, lock=True)
     before = live.status
-    if live.status == "queued":
-        live.status, live.ended_at = "ended", datetime.now(timezone.utc)
-    elif live.status in ("starting", "live"):
-        live.status = "stopping"
+    if live.status == SessionStatus.QUEUED:
+        live.status, live.ended_at = SessionStatus.ENDED, datetime.now(timezone.utc)
+    elif live.status in (SessionStatus.STARTING, SessionStatus.LIVE):
+        live.status = SessionStatus.STOPPING
     return send(s, live, "stop", {"from": before, "to": live.status})
 
 

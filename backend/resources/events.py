@@ -18,8 +18,7 @@ from sqlalchemy import select
 from backend.api import ANYONE, Model, get_or_404, route
 from backend.db import close_session, db
 from backend.errors import ApiError
-from backend.models import LiveSession
-from backend.resources.control import TERMINAL
+from db.models import TERMINAL_STATUSES, LiveSession
 from streamer.control.bus import BusError
 
 bp = Blueprint("events", __name__)
@@ -47,14 +46,15 @@ def frame(msg_id: str, event: dict) -> str:
 
 
 def is_final(event: dict) -> bool:
-    return event.get("type") == "state" and event.get("state") in TERMINAL
+    return event.get("type") == "state" and event.get("state") in TERMINAL_STATUSES
 
 
 def session_over(session_id: int) -> bool:
     """Is the session ended or failed by now? (A short read of its own: the stream holds no connection.)"""
     try:
         with current_app.extensions["livehost.db"].sessions() as s:
-            return s.scalar(select(LiveSession.status).where(LiveSession.id == session_id)) in (None, *TERMINAL)
+            status = s.scalar(select(LiveSession.status).where(LiveSession.id == session_id))
+            return status in (None, *TERMINAL_STATUSES)
     except Exception as e:  # noqa: BLE001 - a database hiccup must not end a live view
         log.warning("session %s: cannot read status for the event stream: %s", session_id, e)
         return False
@@ -65,7 +65,7 @@ def session_over(session_id: int) -> bool:
 def session_events(session_id: int, query: EventsQuery):
     """Live events of a session (Server-Sent Events); resumes after Last-Event-ID."""
     live = get_or_404(db(), LiveSession, session_id, "session")
-    over = live.status in TERMINAL
+    over = live.status in TERMINAL_STATUSES
     resume = request.headers.get("Last-Event-ID", "").strip() or query.last_event_id
     if resume and not re.fullmatch(STREAM_ID, resume):
         raise ApiError(400, "bad_request", "Last-Event-ID must be a stream id such as 1700000000000-0")
@@ -78,8 +78,7 @@ def session_events(session_id: int, query: EventsQuery):
     after = resume or newest
     if over and _id(newest) <= _id(after):
         return Response(status=204)
-    settings = current_app.config["LIVEHOST"].extra
-    keepalive = float(settings.get("sse_keepalive_s", 15.0))
+    keepalive = current_app.config["LIVEHOST"].sse_keepalive_s
     step_ms = max(50, min(STEP_MS, int(keepalive * 1000)))
     close_session()  # a stream may last hours: give the database connection back now
 

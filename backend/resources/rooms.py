@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from pydantic import Field, StrictBool, StrictInt, StringConstraints, field_validator
 from sqlalchemy import select
 
-from backend import audit, secrets
+from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import PLATFORMS, LiveSession, Room
-from backend.resources.control import ACTIVE
+from db import secrets
+from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Room
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms")
 
@@ -112,8 +112,13 @@ class RoomOut(Out):
                    created_at=room.created_at)
 
 
+def _data_key() -> str:
+    """The key stream keys are encrypted with (the API's and the workers' data_key setting)."""
+    return current_app.config["LIVEHOST"].data_key
+
+
 def _set_key(room: Room, key: str) -> None:
-    room.stream_key_enc = secrets.encrypt(key)
+    room.stream_key_enc = secrets.encrypt(key, _data_key())
     room.key_hint = secrets.hint(key)
 
 
@@ -191,13 +196,13 @@ def test_push_room(room_id: int, body: TestPushIn):
     the push; a push that fails is a result (ok false, with the reason), not an error."""
     s = db()
     room = get_or_404(s, Room, room_id, "room")
-    busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == room.id, LiveSession.status.in_(ACTIVE))
-                    .limit(1))
+    busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == room.id,
+                                                 LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
     if busy is not None:
         raise ApiError(409, "room_busy", f"room {room.id} is in use by session {busy}: a test push would cut into it")
     s.rollback()  # hold no transaction open during the push
     try:
-        url = room.push_url()
+        url = room.push_url(_data_key())
     except ValueError as e:  # the stored key cannot be decrypted
         out = TestPushOut(ok=False, url=f"{room.server_url}/***", seconds=0.0, connect_ms=None, error=str(e))
     else:
@@ -208,6 +213,7 @@ def test_push_room(room_id: int, body: TestPushIn):
 
 
 def _push_test_card(url: str, seconds: float) -> TestPushOut:
+    # PyAV and the encoder: loaded when a test push first needs them, not with the API
     from streamer.output.rtmp import mask_url
     from streamer.output.sink import SinkError
     from streamer.output.testcard import push_test_card

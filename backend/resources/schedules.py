@@ -14,7 +14,7 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, current_user, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import REPEATS, Avatar, Room, Schedule, Script, Voice
+from db.models import REPEATS, Avatar, Room, Schedule, Script, Voice
 
 bp = Blueprint("schedules", __name__, url_prefix="/api/schedules")
 

@@ -13,8 +13,8 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import Script
 from backend.resources.usage import delete_unless_used
+from db.models import Script
 from streamer import voice as tts
 from streamer.script import ScriptError, parse_script, split_sentences
 

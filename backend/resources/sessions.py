@@ -16,11 +16,10 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, current_user, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import SESSION_STATES, LiveSession
 from backend.resources import control, events
-from backend.resources.control import ACTIVE, TERMINAL
 from backend.resources.schedules import Id, check_refs
 from backend.resources.workers import announced
+from db.models import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES, LiveSession, SessionStatus
 from streamer.control.bus import BusError
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
@@ -29,7 +28,7 @@ bp.register_blueprint(events.bp)
 log = logging.getLogger("livehost.api")
 
 Status = Literal["queued", "starting", "live", "stopping", "ended", "failed"]
-assert set(Status.__args__) == set(SESSION_STATES)
+assert set(Status.__args__) == set(SessionStatus)
 
 
 class SessionIn(Model):
@@ -116,7 +115,8 @@ def queue_position(s, live: LiveSession) -> int:
     """Rank among queued sessions by creation time (ties by id), from 1."""
     earlier = or_(LiveSession.created_at < live.created_at,
                   and_(LiveSession.created_at == live.created_at, LiveSession.id < live.id))
-    return 1 + s.scalar(select(func.count()).select_from(LiveSession).where(LiveSession.status == "queued", earlier))
+    queued = LiveSession.status == SessionStatus.QUEUED
+    return 1 + s.scalar(select(func.count()).select_from(LiveSession).where(queued, earlier))
 
 
 def free_slots() -> int | None:
@@ -139,7 +139,7 @@ def estimated_wait(s, position: int) -> float | None:
         return 0.0
     now = datetime.now(timezone.utc)
     ends = sorted(max(0.0, (end - now).total_seconds()) for end in s.scalars(
-        select(LiveSession.planned_end_at).where(LiveSession.status.in_(("starting", "live", "stopping")),
+        select(LiveSession.planned_end_at).where(LiveSession.status.in_(RUNNING_STATUSES),
                                                  LiveSession.planned_end_at.is_not(None))))
     k = position - free
     return round(ends[k - 1], 1) if k <= len(ends) else None
@@ -162,8 +162,8 @@ def get_session(session_id: int):
     s = db()
     live = get_or_404(s, LiveSession, session_id, "session")
     out = SessionOut.model_validate(live).model_dump()
-    position = queue_position(s, live) if live.status == "queued" else None
-    return SessionDetail(**out, live=None if live.status in TERMINAL else live_status(live.id),
+    position = queue_position(s, live) if live.status == SessionStatus.QUEUED else None
+    return SessionDetail(**out, live=None if live.status in TERMINAL_STATUSES else live_status(live.id),
                          queue_position=position,
                          estimated_wait_s=estimated_wait(s, position) if position is not None else None)
 
@@ -178,14 +178,14 @@ def go_live(body: SessionIn):
         message = f"avatar {avatar.id} is not ready (status: {avatar.status})"
         raise ApiError(422, "invalid", f"avatar_id: {message}", {"avatar_id": message})
     running = s.scalar(select(LiveSession).where(LiveSession.room_id == body.room_id,
-                                                 LiveSession.status.in_(ACTIVE)).limit(1))
+                                                 LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
     if running is not None:
         raise ApiError(409, "conflict", f"room {body.room_id} already has session {running.id} ({running.status}); "
                                         "stop it first")
     now = datetime.now(timezone.utc)
     live = LiveSession(room_id=body.room_id, script_id=body.script_id, avatar_id=body.avatar_id,
-                       voice_id=body.voice_id, status="queued", created_by=current_user().id, created_at=now,
-                       planned_end_at=now + timedelta(seconds=body.duration_s) if body.duration_s else None)
+                       voice_id=body.voice_id, status=SessionStatus.QUEUED, created_by=current_user().id,
+                       created_at=now, planned_end_at=now + timedelta(seconds=body.duration_s) if body.duration_s else None)
     s.add(live)
     s.flush()
     audit.record("session.create", f"session:{live.id}", room_id=live.room_id, script_id=live.script_id,

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
-from backend.models import LiveSession, Schedule
+from db.models import LiveSession, Schedule
 
 
 def delete_unless_used(s, row, what: str, column: str) -> None:

@@ -12,7 +12,7 @@ from backend.api import ADMIN, Model, Page, PageQuery, current_user, get_or_404,
 from backend.auth import UserOut, check_password, check_username, hash_password
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import User
+from db.models import User
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 

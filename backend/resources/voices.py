@@ -16,16 +16,15 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.models import Voice
 from backend.resources.usage import delete_unless_used
+from db.models import Voice
 from streamer import voice as tts
+from streamer.voice import voice_spec
 
 bp = Blueprint("voices", __name__, url_prefix="/api/voices")
 
 Engine = Literal["espeak", "edge"]
 VOICE_NAME = r"^[A-Za-z0-9_.-]*$"  # espeak 'cmn', 'en-US'; edge 'zh-CN-XiaoxiaoNeural'
-ESPEAK_WPM, ESPEAK_PITCH = 175, 50  # EspeakVoice's defaults, which 0 % means
-EDGE_PITCH_HZ = 200  # nominal speaking pitch: edge-tts takes pitch in Hz, we store percent
 PREVIEW_TEXT = {"en": "Hello, and welcome to the live room!", "cmn": "大家好，欢迎来到直播间！"}
 
 
@@ -66,22 +65,6 @@ class VoiceOut(Out):
 
 class PreviewQuery(Model):
     text: str = Field("", max_length=200, description="what to say; a greeting when empty")
-
-
-def voice_spec(engine: str, voice: str, rate: int, pitch: int) -> str:
-    """The streamer's spec string for these settings (percentages in each engine's own units)."""
-    options = []
-    if engine == "espeak":
-        if rate:
-            options.append(f"rate={round(ESPEAK_WPM * (100 + rate) / 100)}")
-        if pitch:
-            options.append(f"pitch={round(ESPEAK_PITCH * (100 + pitch) / 100)}")
-    else:
-        if rate:
-            options.append(f"rate={rate:+d}%")
-        if pitch:
-            options.append(f"pitch={round(EDGE_PITCH_HZ * pitch / 100):+d}Hz")
-    return ":".join(p for p in (engine, voice, ",".join(options)) if p)
 
 
 def check_voice(engine: str, voice: str, rate: int, pitch: int) -> str:

@@ -8,18 +8,17 @@ A clip lives inside its avatar's folder, in `actions/<name>/`:
 
 Like an avatar, a clip is written under a temporary name and renamed into place when complete:
 a failed preparation leaves nothing behind, and an older clip of that name stays until then.
+This module prepares, lists and removes clips; streamer.avatar.store reads them back with their avatar.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,10 +29,13 @@ import numpy as np
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import Progress, upright
 from streamer.avatar.store import (
+    ACTION_NAME,
+    ACTIONS_DIR,
     JPEG_QUALITY,
     avatar_folder,
+    avatar_size,
     frame_name,
-    read_images,
+    read_action_metas,
     remove_stale_temps,
     replace_folder,
 )
@@ -41,30 +43,12 @@ from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME
 
 log = logging.getLogger("livehost.avatar")
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-ACTIONS_DIR = "actions"
 _TMP_PREFIX = ".tmp-"
-
-
-@dataclass
-class ActionClip:
-    """One action clip in memory. Frames are BGR uint8 at the avatar's frame size, 25 fps;
-    `audio` is float32 mono 16 kHz of exactly len(frames) * 640 samples, or None (silent).
-    `loop` is the default playback: once, or looped until something else happens."""
-
-    name: str
-    frames: list[np.ndarray]
-    audio: np.ndarray | None
-    loop: bool = False
-
-    @property
-    def seconds(self) -> float:
-        return len(self.frames) / FPS
 
 
 def check_name(name: str) -> str:
     """Return `name` if it is a valid clip name (letters, digits, _ and -; 1-40 chars)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not ACTION_NAME.match(name):
         raise AvatarError(f"invalid action clip name {name!r}: use 1-40 of A-Z, a-z, 0-9, '_' and '-'")
     return name
 
@@ -82,7 +66,7 @@ def prepare_action(avatars_dir: Path, avatar_id: str, name: str, source: Path, l
     t0 = time.perf_counter()
     check_name(name)
     folder = avatar_folder(avatars_dir, avatar_id)
-    size = _avatar_size(folder)
+    size = avatar_size(folder)
     source = Path(source)
     if not source.is_file():
         raise AvatarError(f"source not found: {source}")
@@ -126,7 +110,7 @@ def save_action(avatar_dir: Path, name: str, frames: Iterable[np.ndarray], audio
     `audio` (16 kHz mono) is padded or trimmed to frames * 640 samples."""
     check_name(name)
     avatar_dir = Path(avatar_dir)
-    with _ClipWriter(avatar_dir, name, _avatar_size(avatar_dir)) as writer:
+    with _ClipWriter(avatar_dir, name, avatar_size(avatar_dir)) as writer:
         for frame in frames:
             writer.add_frame(frame)
         if writer.count == 0:
@@ -134,33 +118,9 @@ def save_action(avatar_dir: Path, name: str, frames: Iterable[np.ndarray], audio
         return writer.commit(None if audio is None else np.asarray(audio, np.float32), loop, source)
 
 
-def load_actions(avatar_dir: Path, size: tuple[int, int] | None = None) -> dict[str, ActionClip]:
-    """All action clips of the avatar in `avatar_dir`, by name. A broken clip is logged and skipped.
-
-    `size` (width, height) is the avatar's frame size, read from avatar.json when not given.
-    """
-    avatar_dir = Path(avatar_dir)
-    metas = _read_metas(avatar_dir)
-    if not metas:
-        return {}
-    size = size or _avatar_size(avatar_dir)
-    paths = [avatar_dir / ACTIONS_DIR / name / "frames" / frame_name(i)
-             for name, meta in metas.items() for i in range(meta["frames"])]
-    images = read_images(paths)  # one pool for every clip: decoding is the slow part
-    clips, start = {}, 0
-    for name, meta in metas.items():
-        n = meta["frames"]
-        frames, start = images[start:start + n], start + n
-        try:
-            clips[name] = _clip(avatar_dir / ACTIONS_DIR / name, meta, frames, size)
-        except AvatarError as e:
-            log.warning("avatar %s: %s; skipped", avatar_dir.name, e)
-    return clips
-
-
 def list_actions(avatars_dir: Path, avatar_id: str) -> list[dict]:
     """The clips of an avatar, by name, without decoding them: name, frames, seconds, loop, has_audio."""
-    metas = _read_metas(avatar_folder(avatars_dir, avatar_id))
+    metas = read_action_metas(avatar_folder(avatars_dir, avatar_id))
     return [{"name": name, "frames": m["frames"], "seconds": m["frames"] / FPS, "loop": m["loop"],
              "has_audio": m["has_audio"]} for name, m in metas.items()]
 
@@ -171,7 +131,7 @@ def remove_action(avatars_dir: Path, avatar_id: str, name: str) -> None:
     root = avatar_folder(avatars_dir, avatar_id) / ACTIONS_DIR
     folder = root / name
     if not folder.is_dir():
-        available = ", ".join(sorted(p.name for p in root.iterdir() if NAME_PATTERN.match(p.name))
+        available = ", ".join(sorted(p.name for p in root.iterdir() if ACTION_NAME.match(p.name))
                               if root.is_dir() else []) or "none"
         raise AvatarError(f"avatar '{avatar_id}' has no action clip '{name}' (available: {available})")
     gone = root / f"{_TMP_PREFIX}del-{name}-{uuid.uuid4().hex[:8]}"
@@ -330,59 +290,3 @@ def _fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     if audio.size >= n:
         return np.ascontiguousarray(audio[:n])
     return np.concatenate([audio, np.zeros(n - audio.size, np.float32)])
-
-
-def _avatar_size(avatar_dir: Path) -> tuple[int, int]:
-    try:
-        meta = json.loads((Path(avatar_dir) / "avatar.json").read_text())
-        return int(meta["width"]), int(meta["height"])
-    except (ValueError, KeyError, TypeError, OSError) as e:
-        raise AvatarError(f"avatar '{Path(avatar_dir).name}' is broken: avatar.json is unreadable "
-                          f"({e.__class__.__name__})") from None
-
-
-def _read_metas(avatar_dir: Path) -> dict[str, dict]:
-    """clip.json of every clip folder, by name, sorted; unreadable ones are logged and skipped."""
-    root = avatar_dir / ACTIONS_DIR
-    if not root.is_dir():
-        return {}
-    metas = {}
-    for folder in sorted(root.iterdir()):
-        if not NAME_PATTERN.match(folder.name) or not folder.is_dir():
-            continue
-        try:
-            meta = json.loads((folder / "clip.json").read_text())
-            meta = {"frames": int(meta["frames"]), "fps": int(meta.get("fps", FPS)),
-                    "loop": bool(meta.get("loop", False)), "has_audio": bool(meta.get("has_audio", False))}
-        except (ValueError, KeyError, TypeError, OSError) as e:
-            log.warning("avatar %s: action clip %s is broken: clip.json is missing or unreadable (%s); "
-                        "skipped", avatar_dir.name, folder.name, e.__class__.__name__)
-            continue
-        if meta["frames"] < 1 or meta["fps"] != FPS:
-            log.warning("avatar %s: action clip %s is broken: %d frames at %d fps; skipped",
-                        avatar_dir.name, folder.name, meta["frames"], meta["fps"])
-            continue
-        metas[folder.name] = meta
-    return metas
-
-
-def _clip(folder: Path, meta: dict, frames: list[np.ndarray | None], size: tuple[int, int]) -> ActionClip:
-    def broken(what: str) -> AvatarError:
-        return AvatarError(f"action clip {folder.name} is broken: {what}")
-
-    for i, frame in enumerate(frames):
-        if frame is None:
-            raise broken(f"frames/{frame_name(i)} is missing or unreadable")
-        if (frame.shape[1], frame.shape[0]) != size:
-            raise broken(f"frames/{frame_name(i)} is {frame.shape[1]}x{frame.shape[0]}, "
-                         f"expected {size[0]}x{size[1]}")
-    audio = None
-    if meta["has_audio"]:
-        try:
-            audio = np.load(folder / "audio.npy", allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise broken(f"audio.npy is missing or unreadable ({e.__class__.__name__})") from None
-        expected = (len(frames) * SAMPLES_PER_VIDEO_FRAME,)
-        if audio.dtype != np.float32 or audio.shape != expected:
-            raise broken(f"audio.npy is {audio.dtype} {audio.shape}, expected float32 {expected}")
-    return ActionClip(name=folder.name, frames=frames, audio=audio, loop=meta["loop"])

@@ -8,9 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamer.avatar.actions import ACTIONS_DIR, save_action
+from streamer.avatar.actions import save_action
 from streamer.avatar.motions import STILL_CLIPS
 from streamer.avatar.prepare import prepare_image
+from streamer.avatar.store import ACTIONS_DIR
 
 log = logging.getLogger("livehost.avatar")
 

@@ -3,14 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from streamer.frames import ping_pong
-
-if TYPE_CHECKING:
-    from streamer.avatar.actions import ActionClip
+from streamer.frames import FPS, ping_pong
 
 
 class AvatarError(Exception):
@@ -24,6 +20,22 @@ class NoFaceError(AvatarError):
         super().__init__(f"no face found in frame {frame} of {source}")
         self.source = source
         self.frame = frame
+
+
+@dataclass
+class ActionClip:
+    """One action clip in memory. Frames are BGR uint8 at the avatar's frame size, 25 fps;
+    `audio` is float32 mono 16 kHz of exactly len(frames) * 640 samples, or None (silent).
+    `loop` is the default playback: once, or looped until something else happens."""
+
+    name: str
+    frames: list[np.ndarray]
+    audio: np.ndarray | None
+    loop: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return len(self.frames) / FPS
 
 
 @dataclass

@@ -7,7 +7,7 @@ An avatar lives in `<avatars_dir>/<id>/`:
     faces.npy        (N, 4) int32 face boxes x1, y1, x2, y2, one per frame
     mouths.npy       (N, 4) int32 mouth boxes: around the lips, centred on the line between them
     mouth_mask.png   8-bit grey feathered mask for a mouth box (0 at its borders)
-    actions/<name>/  optional action clips (see streamer.avatar.actions)
+    actions/<name>/  optional action clips (prepared by streamer.avatar.actions, loaded here)
 
 A folder is written under a temporary name next to its final place and renamed when complete,
 so a failed or interrupted preparation never leaves a half-written avatar behind.
@@ -28,13 +28,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamer.avatar.model import Avatar, AvatarError
+from streamer.avatar.model import ActionClip, Avatar, AvatarError
+from streamer.frames import FPS, SAMPLES_PER_VIDEO_FRAME
 
 log = logging.getLogger("livehost.avatar")
 
 FORMAT_VERSION = 1
 JPEG_QUALITY = 95
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+ACTIONS_DIR = "actions"  # an avatar's action clips: actions/<name>/ (written by streamer.avatar.actions)
+ACTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
 
@@ -161,8 +164,6 @@ def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
     Raises AvatarError for an invalid or unknown id (listing the available ones) and for a broken
     folder (naming the file that is missing or wrong). A broken action clip is logged and skipped.
     """
-    from streamer.avatar.actions import load_actions  # actions builds on this module
-
     folder = avatar_folder(avatars_dir, avatar_id)
 
     def broken(what: str) -> AvatarError:
@@ -232,3 +233,87 @@ def remove_stale_temps(folder: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
+
+
+def avatar_size(avatar_dir: Path) -> tuple[int, int]:
+    """(width, height) of the avatar in `avatar_dir`, from its avatar.json; AvatarError if unreadable."""
+    try:
+        meta = json.loads((Path(avatar_dir) / "avatar.json").read_text())
+        return int(meta["width"]), int(meta["height"])
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise AvatarError(f"avatar '{Path(avatar_dir).name}' is broken: avatar.json is unreadable "
+                          f"({e.__class__.__name__})") from None
+
+
+# -- action clips: read here with their avatar, prepared by streamer.avatar.actions ---------------
+
+def load_actions(avatar_dir: Path, size: tuple[int, int] | None = None) -> dict[str, ActionClip]:
+    """All action clips of the avatar in `avatar_dir`, by name. A broken clip is logged and skipped.
+
+    `size` (width, height) is the avatar's frame size, read from avatar.json when not given.
+    """
+    avatar_dir = Path(avatar_dir)
+    metas = read_action_metas(avatar_dir)
+    if not metas:
+        return {}
+    size = size or avatar_size(avatar_dir)
+    paths = [avatar_dir / ACTIONS_DIR / name / "frames" / frame_name(i)
+             for name, meta in metas.items() for i in range(meta["frames"])]
+    images = read_images(paths)  # one pool for every clip: decoding is the slow part
+    clips, start = {}, 0
+    for name, meta in metas.items():
+        n = meta["frames"]
+        frames, start = images[start:start + n], start + n
+        try:
+            clips[name] = _clip(avatar_dir / ACTIONS_DIR / name, meta, frames, size)
+        except AvatarError as e:
+            log.warning("avatar %s: %s; skipped", avatar_dir.name, e)
+    return clips
+
+
+def read_action_metas(avatar_dir: Path) -> dict[str, dict]:
+    """clip.json of every clip folder, by name, sorted; unreadable ones are logged and skipped."""
+    root = avatar_dir / ACTIONS_DIR
+    if not root.is_dir():
+        return {}
+    metas = {}
+    for folder in sorted(root.iterdir()):
+        if not ACTION_NAME.match(folder.name) or not folder.is_dir():
+            continue
+        try:
+            meta = json.loads((folder / "clip.json").read_text())
+            meta = {"frames": int(meta["frames"]), "fps": int(meta.get("fps", FPS)),
+                    "loop": bool(meta.get("loop", False)), "has_audio": bool(meta.get("has_audio", False))}
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            log.warning("avatar %s: action clip %s is broken: clip.json is missing or unreadable (%s); "
+                        "skipped", avatar_dir.name, folder.name, e.__class__.__name__)
+            continue
+        if meta["frames"] < 1 or meta["fps"] != FPS:
+            log.warning("avatar %s: action clip %s is broken: %d frames at %d fps; skipped",
+                        avatar_dir.name, folder.name, meta["frames"], meta["fps"])
+            continue
+        metas[folder.name] = meta
+    return metas
+
+
+def _clip(folder: Path, meta: dict, frames: list[np.ndarray | None], size: tuple[int, int]) -> ActionClip:
+    def broken(what: str) -> AvatarError:
+        return AvatarError(f"action clip {folder.name} is broken: {what}")
+
+    for i, frame in enumerate(frames):
+        if frame is None:
+            raise broken(f"frames/{frame_name(i)} is missing or unreadable")
+        if (frame.shape[1], frame.shape[0]) != size:
+            raise broken(f"frames/{frame_name(i)} is {frame.shape[1]}x{frame.shape[0]}, "
+                         f"expected {size[0]}x{size[1]}")
+    audio = None
+    if meta["has_audio"]:
+        try:
+            audio = np.load(folder / "audio.npy", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise broken(f"audio.npy is missing or unreadable ({e.__class__.__name__})") from None
+        expected = (len(frames) * SAMPLES_PER_VIDEO_FRAME,)
+        if audio.dtype != np.float32 or audio.shape != expected:
+            raise broken(f"audio.npy is {audio.dtype} {audio.shape}, expected float32 {expected}")
+    return ActionClip(name=folder.name, frames=frames, audio=audio, loop=meta["loop"])
+

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamer.avatar.model import Avatar
+from streamer.avatar.model import ActionClip, Avatar
 from streamer.director import Action
 from streamer.frames import (AUDIO_FRAMES_PER_VIDEO_FRAME, FPS, SAMPLES_PER_VIDEO_FRAME, AudioFrame, FrameKind, Tick,
                              silence)
@@ -34,7 +34,7 @@ FADE_TICKS = 6  # 240 ms crossfade from a clip's last frame back to the idle loo
 @dataclass
 class _Playing:
     action: Action
-    clip: object  # streamer.avatar.actions.ActionClip
+    clip: ActionClip
     loop: bool
     index: int = 0
 

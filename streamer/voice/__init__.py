@@ -15,7 +15,10 @@ ENGINES: dict[str, dict[str, type]] = {
 _USAGE = ("valid engines: espeak, edge (e.g. 'espeak', 'espeak:cmn', 'espeak:en:rate=170,pitch=60', "
           "'edge', 'edge:en-US-AriaNeural:rate=+10%')")
 
-__all__ = ["ENGINES", "Voice", "VoiceError", "create_voice", "parse_voice_spec"]
+ESPEAK_WPM, ESPEAK_PITCH = 175, 50  # EspeakVoice's defaults, which 0 % means
+EDGE_PITCH_HZ = 200  # nominal speaking pitch: edge-tts takes pitch in Hz, voice_spec takes percent
+
+__all__ = ["ENGINES", "Voice", "VoiceError", "create_voice", "parse_voice_spec", "voice_spec"]
 
 
 def create_voice(spec: str) -> Voice:
@@ -71,3 +74,20 @@ def parse_voice_spec(spec: str) -> tuple[str, str | None, dict[str, object]]:
                 raise VoiceError(f"option {key} in voice spec '{spec}' must be {kind}, "
                                  f"got '{value}'") from None
     return engine, name, options
+
+
+def voice_spec(engine: str, voice: str, rate: int, pitch: int) -> str:
+    """The spec string for a voice stored as engine, voice name and relative rate and pitch
+    (percent, converted to each engine's own units), as create_voice takes it."""
+    options = []
+    if engine == "espeak":
+        if rate:
+            options.append(f"rate={round(ESPEAK_WPM * (100 + rate) / 100)}")
+        if pitch:
+            options.append(f"pitch={round(ESPEAK_PITCH * (100 + pitch) / 100)}")
+    else:
+        if rate:
+            options.append(f"rate={rate:+d}%")
+        if pitch:
+            options.append(f"pitch={round(EDGE_PITCH_HZ * pitch / 100):+d}Hz")
+    return ":".join(p for p in (engine, voice, ",".join(options)) if p)

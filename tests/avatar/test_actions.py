@@ -15,14 +15,13 @@ import pytest
 
 from streamer.avatar.actions import (
     list_actions,
-    load_actions,
     prepare_action,
     remove_action,
 )
 from streamer.avatar.default import ensure_default_avatar
 from streamer.avatar.model import AvatarError
-from streamer.avatar.store import load_avatar, save_avatar
-from tests.conftest import livehost_cmd
+from streamer.avatar.store import load_actions, load_avatar, save_avatar
+from tests.helpers.process import livehost_cmd
 
 SIZE = (240, 320)  # the test avatar: portrait, while the sources are landscape 320x240
 TONE_HZ, TONE_START = 440.0, 0.5  # the sources' sound: silence, then a tone from 0.5 s

@@ -5,7 +5,7 @@ import time
 
 import jwt as pyjwt
 
-from tests.backend.conftest import PASSWORD, login, make_user
+from tests.helpers.api import PASSWORD, login, make_user
 
 
 def test_login_gives_tokens_that_open_me(api):

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timedelta, timezone
 
 import cv2
 import pytest
 import sqlalchemy as sa
 from skimage import data as skdata
 
-from backend.models import AuditEntry, Avatar, LiveSession, Room, Schedule, Script, Voice
+from db.models import AuditEntry, LiveSession, Schedule
 from streamer.avatar.store import load_avatar
+from tests.helpers.api import use_in_schedule
 
 
 @pytest.fixture(scope="module")
@@ -39,32 +39,6 @@ def wait_prepared(api, headers, avatar_id: int, timeout: float = 20.0) -> dict:
         if avatar["status"] != "preparing" or time.monotonic() > deadline:
             return avatar
         time.sleep(0.1)
-
-
-def use_in_schedule(api, *, avatar_id=None, voice_id=None, script_id=None, session=False) -> int:
-    """Insert a schedule (or a live session) that uses the given rows; the others are made up."""
-    with api.app_.extensions["livehost.db"].sessions() as s:
-        room = Room(name="r", platform="custom", server_url="rtmp://127.0.0.1/live")
-        s.add(room)
-        if avatar_id is None:
-            s.add(a := Avatar(slug=f"x{time.monotonic_ns()}", name="x", status="ready"))
-            s.flush()
-            avatar_id = a.id
-        if voice_id is None:
-            s.add(v := Voice(name="v", engine="espeak"))
-            s.flush()
-            voice_id = v.id
-        if script_id is None:
-            s.add(sc := Script(name="s", segments=[{"say": "hi"}]))
-            s.flush()
-            script_id = sc.id
-        s.flush()
-        ids = dict(room_id=room.id, avatar_id=avatar_id, voice_id=voice_id, script_id=script_id)
-        start = datetime.now(timezone.utc) + timedelta(hours=1)
-        row = LiveSession(**ids) if session else Schedule(**ids, start_at=start, end_at=start + timedelta(hours=1))
-        s.add(row)
-        s.commit()
-        return row.id
 
 
 def test_uploaded_portrait_is_prepared_and_loadable(api, tokens, astronaut_png):

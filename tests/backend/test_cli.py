@@ -12,12 +12,10 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from backend.migrate import upgrade_to_head, wipe
-from tests.backend.conftest import mysql_available
-from tests.backend.test_migrations import head, scratch_mysql_database
-from tests.conftest import free_port, livehost_cmd, need, wait_port
-
-PASSWORD = "correct horse battery"
+from db.migrate import upgrade_to_head, wipe
+from tests.helpers.api import PASSWORD
+from tests.helpers.databases import alembic_head, need_mysql, scratch_mysql_database
+from tests.helpers.process import free_port, livehost_cmd, wait_port
 
 
 @pytest.fixture
@@ -57,12 +55,12 @@ def test_db_upgrade_downgrade_and_current_print_revisions(env):
     p = livehost(env, "db", "current")
     assert p.returncode == 0 and p.stdout.startswith("base") and "livehost db upgrade" in p.stdout
     p = livehost(env, "db", "upgrade")
-    assert p.returncode == 0 and f"base -> {head()} (head)" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 0 and f"base -> {alembic_head()} (head)" in p.stdout, p.stdout + p.stderr
     p = livehost(env, "db", "upgrade")
     assert p.returncode == 0 and "nothing to do" in p.stdout
-    assert livehost(env, "db", "current").stdout.strip() == f"{head()} (head)"
+    assert livehost(env, "db", "current").stdout.strip() == f"{alembic_head()} (head)"
     p = livehost(env, "db", "downgrade", "base")
-    assert p.returncode == 0 and f"{head()} -> base" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 0 and f"{alembic_head()} -> base" in p.stdout, p.stdout + p.stderr
     assert livehost(env, "db", "current").stdout.startswith("base")
     assert livehost(env, "db", "upgrade").returncode == 0
     p = livehost(env, "db", "downgrade", "no_such_revision")
@@ -138,15 +136,14 @@ def test_serve_refuses_a_port_in_use(env):
 
 
 def test_serve_refuses_a_mysql_schema_behind_head(env):
-    reason = mysql_available()
-    need(reason is None, reason or "")
+    need_mysql()
     with scratch_mysql_database("livehost_cli") as url:
         wipe(url)
         try:
             p = livehost(env | {"DATABASE_URL": url}, "serve", "--port", str(free_port()))
-            assert_one_line_error(p, "not", head(), "livehost db upgrade")
+            assert_one_line_error(p, "not", alembic_head(), "livehost db upgrade")
             upgrade_to_head(url)
             p = livehost(env | {"DATABASE_URL": url}, "db", "current")
-            assert p.stdout.strip() == f"{head()} (head)"
+            assert p.stdout.strip() == f"{alembic_head()} (head)"
         finally:
             wipe(url)

@@ -2,7 +2,6 @@
 workers and the console's action buttons have their endpoints."""
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
@@ -74,8 +73,7 @@ def test_the_console_learns_where_the_transcriber_is_and_never_its_key(api, toke
     settings = ApiSettings.from_env(env={"LIVEHOST_TRANSCRIBER_URL": "ws://127.0.0.1:9090",
                                          "LIVEHOST_TRANSCRIBER_API_KEY": "sekrit"}, database_url="sqlite://")
     assert settings.transcriber_url == "ws://127.0.0.1:9090"
-    api.app_.config["LIVEHOST"] = dataclasses.replace(api.app_.config["LIVEHOST"],
-                                                      transcriber_url=settings.transcriber_url)
+    api.app_.config["LIVEHOST"] = api.app_.config["LIVEHOST"].replace(transcriber_url=settings.transcriber_url)
     assert api.get("/api/transcriber").status_code == 401
     r = api.get("/api/transcriber", headers=tokens["viewer"])
     assert r.status_code == 200 and r.get_json() == {"url": "ws://127.0.0.1:9090"} and b"sekrit" not in r.data

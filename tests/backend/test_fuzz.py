@@ -21,10 +21,10 @@ from schemathesis.checks import (content_type_conformance, ignored_auth, not_a_s
                                  response_schema_conformance, status_code_conformance)
 
 from backend import create_app
-from backend.migrate import upgrade_to_head
 from backend.openapi import build
 from backend.resources.users import create_user
 from backend.settings import ApiSettings
+from db.migrate import upgrade_to_head
 
 EXAMPLES = int(os.environ.get("LIVEHOST_FUZZ_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,

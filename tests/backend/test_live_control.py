@@ -24,11 +24,12 @@ import yaml
 from werkzeug.serving import make_server
 
 from backend import create_app
-from backend.models import LiveSession
 from backend.resources.users import create_user
 from backend.settings import ApiSettings
-from tests.backend.conftest import PASSWORD, reset_schema
-from tests.conftest import livehost_cmd
+from db.models import LiveSession
+from tests.helpers.api import PASSWORD
+from tests.helpers.databases import reset_schema
+from tests.helpers.process import livehost_cmd
 
 SAID = "A line from the dashboard."
 ASKED = "What does it cost?"

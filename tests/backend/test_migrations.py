@@ -5,17 +5,16 @@ Runs on SQLite and on the real MariaDB (in a database of its own on $LIVEHOST_TE
 server, so it neither disturbs nor is disturbed by other tests using that one)."""
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from backend.migrate import alembic_config, current_revision, downgrade_to_base, upgrade_to_head, wipe
-from backend.models import Base, User
-from tests.backend.conftest import mysql_available, scratch_mysql_database
-from tests.conftest import need
+from db.migrate import alembic_config, current_revision, downgrade_to_base, upgrade_to_head, wipe
+from db.models import Base, User
+from tests.helpers.databases import alembic_head, need_mysql, scratch_mysql_database
+
 
 @pytest.fixture(params=["sqlite", "mariadb"])
 def empty_db(request, tmp_path):
@@ -23,16 +22,11 @@ def empty_db(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    reason = mysql_available()
-    need(reason is None, reason or "")
+    need_mysql()
     with scratch_mysql_database("livehost_migrations") as url:
         wipe(url)
         yield url
         wipe(url)
-
-
-def head() -> str:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def inspect(url: str) -> dict[str, dict]:
@@ -78,7 +72,7 @@ def add_and_count_users(url: str, name: str) -> int:
 def test_upgrade_from_empty_creates_every_model_table_with_its_columns(empty_db):
     assert current_revision(empty_db) is None
     upgrade_to_head(empty_db)
-    assert current_revision(empty_db) == head()
+    assert current_revision(empty_db) == alembic_head()
     tables = inspect(empty_db)
     assert set(tables) == set(Base.metadata.tables) | {"alembic_version"}
     for name, table in Base.metadata.tables.items():
@@ -97,7 +91,7 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(empty_db)
     assert set(inspect(empty_db)) <= {"alembic_version"}
     assert current_revision(empty_db) is None
     upgrade_to_head(empty_db)
-    assert current_revision(empty_db) == head()
+    assert current_revision(empty_db) == alembic_head()
     assert set(inspect(empty_db)) == set(Base.metadata.tables) | {"alembic_version"}
     assert add_and_count_users(empty_db, "second") == 1  # a fresh, working schema
 
@@ -107,7 +101,7 @@ def test_every_revision_downgrades_and_upgrades_again(empty_db):
 
     cfg = alembic_config(empty_db)
     revisions = [r.revision for r in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
-    assert revisions[-1] == head()
+    assert revisions[-1] == alembic_head()
     for rev in revisions:
         command.upgrade(cfg, rev)
         before = inspect(empty_db)

@@ -8,7 +8,7 @@ import sys
 
 import sqlalchemy as sa
 
-from tests.conftest import ROOT
+from tests.helpers.process import ROOT
 
 
 def test_a_wheel_install_upgrades_a_database_without_the_source_tree(tmp_path):
@@ -18,7 +18,7 @@ def test_a_wheel_install_upgrades_a_database_without_the_source_tree(tmp_path):
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
-    for folder in ("streamer", "backend", "scheduler", "transcriber", "migrations"):
+    for folder in ("livehost", "streamer", "db", "backend", "scheduler", "transcriber", "migrations"):
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
@@ -27,8 +27,8 @@ def test_a_wheel_install_upgrades_a_database_without_the_source_tree(tmp_path):
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True,
                    capture_output=True, timeout=300)
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    code = ("import backend, streamer.samples as s, pathlib; from backend.migrate import upgrade_to_head; "
-            f"upgrade_to_head({url!r}); print(backend.__file__); "
+    code = ("import livehost.cli, db, streamer.samples as s, pathlib; from db.migrate import upgrade_to_head; "
+            f"upgrade_to_head({url!r}); print(db.__file__); "
             "print(sorted(p.name for p in pathlib.Path(s.__path__[0]).glob('*.yaml')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=120)

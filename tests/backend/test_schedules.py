@@ -5,25 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from backend.models import AuditEntry, Avatar, Script, Voice
-
-
-def make_refs(api, tokens, rooms: int = 1) -> dict:
-    """Rooms through the API; a script, a ready avatar and a voice straight in the database."""
-    room_ids = []
-    for i in range(rooms):
-        r = api.post("/api/rooms", headers=tokens["operator"], json={
-            "name": f"room {i}", "platform": "custom", "server_url": "rtmp://127.0.0.1/live", "stream_key": "k3y"})
-        assert r.status_code == 201, r.get_json()
-        room_ids.append(r.get_json()["id"])
-    with api.app_.extensions["livehost.db"].sessions() as s:
-        script = Script(name="welcome", segments=[{"type": "text", "text": "hello"}])
-        avatar = Avatar(slug="host", name="Host", status="ready")
-        voice = Voice(name="espeak en", engine="espeak", voice="en")
-        s.add_all([script, avatar, voice])
-        s.commit()
-        return {"room_id": room_ids[0], "rooms": room_ids, "script_id": script.id, "avatar_id": avatar.id,
-                "voice_id": voice.id}
+from db.models import AuditEntry
+from tests.helpers.api import make_refs
 
 
 @pytest.fixture

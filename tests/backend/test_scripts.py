@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from backend.models import AuditEntry
+from db.models import AuditEntry
 from streamer.script import ScriptError, parse_script
-from tests.backend.test_avatars import use_in_schedule
+from tests.helpers.api import use_in_schedule
 
 SHOW = {"name": "Morning show", "loop": 0, "segments": [
     {"say": "Hello everyone! Welcome to the live room."},

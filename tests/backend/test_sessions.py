@@ -2,7 +2,6 @@
 commands on the Redis stream, the audit log, the SSE event relay, and a bus that is down."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 from datetime import datetime, timedelta, timezone
@@ -11,10 +10,9 @@ import pytest
 import redis
 
 from backend import create_app
-from backend.models import AuditEntry, Avatar, Comment, LiveSession
+from db.models import AuditEntry, Avatar, Comment, LiveSession
 from streamer.control.bus import RedisBus
-from tests.backend.conftest import login
-from tests.backend.test_schedules import make_refs
+from tests.helpers.api import login, make_refs
 
 CONTROL = [  # (path, body, the command's fields besides type/by/at)
     ("comments", {"text": "hi there"}, {"text": "hi there", "user": "", "interrupt": False}),
@@ -326,7 +324,7 @@ def test_control_with_the_bus_down_is_503_and_records_nothing(api, tokens, refs,
 
 def test_an_app_whose_redis_is_down_answers_503_not_500(api, tokens, refs):
     sid = new_session(api, tokens, refs)
-    settings = dataclasses.replace(api.app_.config["LIVEHOST"], redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    settings = api.app_.config["LIVEHOST"].replace(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
     app = create_app(settings)
     client = app.test_client()
     token = login(client, "operator_1").get_json()["access_token"]
@@ -428,8 +426,7 @@ def test_event_stream_stops_when_the_client_goes(api, tokens, refs, r):
 @pytest.mark.timeout(60)
 def test_event_stream_keeps_alive_and_ends_with_the_session(api, tokens, refs, r):
     sid = new_session(api, tokens, refs)
-    settings = api.app_.config["LIVEHOST"]
-    app = create_app(dataclasses.replace(settings, extra={**settings.extra, "sse_keepalive_s": 0.2}))
+    app = create_app(api.app_.config["LIVEHOST"].replace(sse_keepalive_s=0.2))
     client = app.test_client()
     sse = open_events(client, sid, tokens["viewer"])
     assert sse.frame() == {"retry": "3000"}

@@ -6,11 +6,10 @@ import logging
 
 import numpy as np
 
-from backend.models import Room
-
-from tests.backend.test_schedules import make_refs
-from tests.conftest import free_port, wait_for
-from tests.media import Player
+from db.models import Room
+from tests.helpers.api import make_refs
+from tests.helpers.media import Player
+from tests.helpers.process import free_port, wait_for
 
 KEY = "test_push_SeCrEt_9876"
 

@@ -6,9 +6,9 @@ import wave
 
 import sqlalchemy as sa
 
-from backend.models import AuditEntry
+from db.models import AuditEntry
 from streamer.voice import create_voice, parse_voice_spec
-from tests.backend.test_avatars import use_in_schedule
+from tests.helpers.api import use_in_schedule
 
 XIAOXIAO = {"name": "Xiaoxiao", "engine": "edge", "voice": "zh-CN-XiaoxiaoNeural", "rate": 10, "pitch": -10}
 ESPEAK = {"name": "Robot", "engine": "espeak", "voice": "cmn", "rate": 20, "pitch": 10}

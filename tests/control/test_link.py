@@ -13,7 +13,7 @@ import redis
 from streamer.control.bus import MemoryBus, RedisBus, key
 from streamer.control.link import ControlLink, connect_redis, stream_time
 from streamer.live import CommandError
-from tests.conftest import free_port, need
+from tests.helpers.process import free_port, need
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests.conftest import need
+from tests.helpers.process import need
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -138,7 +138,7 @@ def runs_livehost(service: dict) -> bool:
 
 # In a fresh interpreter: `livehost ARGS` parses exactly (argparse exits 2 on an unknown option or a
 # bad value), then `livehost ARGS --help` exits 0. --help alone would hide unknown options.
-ACCEPTS = ("import sys; from streamer import cli; cli.build_parser().parse_args(sys.argv[1:]); "
+ACCEPTS = ("import sys; from livehost import cli; cli.build_parser().parse_args(sys.argv[1:]); "
            "sys.exit(cli.main([*sys.argv[1:], '--help']))")
 
 

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, need, wait_for, wait_port
-from tests.e2e.conftest import PASSWORD, SPOKEN, api_call, shot
-from tests.transcriber.client import normalise
+from tests.helpers.api import PASSWORD, api_call
+from tests.helpers.browser import SPOKEN, shot
+from tests.helpers.process import free_port, need, wait_for, wait_port
+from tests.helpers.transcription import normalise
 
 pytestmark = pytest.mark.slow
 

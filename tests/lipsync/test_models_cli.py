@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from streamer.lipsync.musetalk import write_tiny_release
-from tests.conftest import free_port, livehost_cmd
+from tests.helpers.process import free_port, livehost_cmd
 
 
 @pytest.fixture(scope="module")

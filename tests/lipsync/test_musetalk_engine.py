@@ -19,8 +19,8 @@ from streamer.lipsync.musetalk import avatar as mt_avatar  # noqa: E402
 from streamer.lipsync.musetalk import write_tiny_release  # noqa: E402
 from streamer.lipsync.musetalk.engine import LOOKAHEAD, MuseTalkEngine  # noqa: E402
 from streamer.settings import Settings  # noqa: E402
-from tests.conftest import livehost_cmd  # noqa: E402
-from tests.lipsync.speech import voiced  # noqa: E402
+from tests.helpers.process import livehost_cmd  # noqa: E402
+from tests.helpers.speech import voiced  # noqa: E402
 
 
 @pytest.fixture(scope="module")

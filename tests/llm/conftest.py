@@ -2,14 +2,11 @@
 that are closed after each test."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from streamer.llm import LlmReplier, LlmSettings, Reply, ReplyRules
+from streamer.llm import LlmReplier, LlmSettings, ReplyRules
 from tests.fakes.openai_server import FakeOpenAI
-
-API_KEY = "sk-test-9f8e7d6c5b4a"
+from tests.helpers.llm import API_KEY
 
 
 @pytest.fixture
@@ -34,19 +31,3 @@ def make_replier():
     yield make
     for replier in made:
         replier.close()
-
-
-def drain(reply: Reply, limit: float = 5.0) -> list[tuple[float, str]]:
-    """Every sentence of `reply` with the time.monotonic() it arrived, as the Director loops on it;
-    fails the test when the reply does not end within `limit` seconds."""
-    out: list[tuple[float, str]] = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            sentence = reply.next_sentence(timeout=0.05)
-        except TimeoutError:
-            continue
-        if sentence is None:
-            return out
-        out.append((time.monotonic(), sentence))
-    pytest.fail(f"the reply did not end within {limit} s; got {[s for _, s in out]}")

@@ -12,7 +12,7 @@ import pytest
 from streamer.llm import LlmSettings, ReplyRules
 from streamer.llm.reply import DEFAULT_FALLBACK
 from tests.fakes.openai_server import tokens
-from tests.llm.conftest import API_KEY, drain
+from tests.helpers.llm import API_KEY, drain
 
 LONG_REPLY = ("Great question! Our tea comes from Yunnan. It is picked by hand in spring. "
               "Each box holds fifty grams. Shipping is free today.")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from streamer.llm import LlmReplier, LlmSettings, Reply, ReplyRules, ScriptedReplier, create_replier
-from tests.llm.conftest import drain
+from tests.helpers.llm import drain
 
 RULES = ReplyRules(keyword_replies={
     "price": "It is 99 yuan today. Tap the cart below!",

@@ -1,142 +1,19 @@
-"""A whole livehost deployment in miniature: a MariaDB database of its own, a private Redis (Celery's
-broker and the control bus), nginx-rtmp as the ingest, and `livehost scheduler` / `livehost worker`
-as real processes. Rows are written with the models, as the API would."""
+"""A whole livehost deployment in miniature (tests/helpers/deployment.py): a MariaDB database of its
+own, a private Redis (Celery's broker and the control bus), nginx-rtmp as the ingest, and
+`livehost scheduler` / `livehost worker` as real processes."""
 from __future__ import annotations
-
-import os
-import signal
-import subprocess
-import sys
-import uuid
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from backend.db import Database
-from backend.models import Avatar, LiveSession, Room, Schedule, Script, Voice
-from backend.secrets import fernet_for
-from tests.backend.conftest import mysql_available, scratch_mysql_database
-from tests.conftest import need, wait_for
-
-DATA_KEY = "test-data-key-" + "x" * 20
-LONG_SCRIPT = [
-    {"say": "Welcome to the live room. This is the first sentence, and it is said slowly and at length."},
-    {"say": "Here is the second sentence of the script, so that we know where the host has got to."},
-    {"say": "The third sentence follows, and after it the fourth one, which closes the round."},
-    {"say": "And this is the fourth sentence, the last of the round, before the script starts again."},
-]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@contextmanager
-def scratch_database(prefix: str = "livehost_sched"):
-    """A MariaDB database of its own at the schema's head, dropped after (needs the server)."""
-    reason = mysql_available()
-    need(reason is None, reason or "")
-    with scratch_mysql_database(f"{prefix}_{uuid.uuid4().hex[:6]}") as url:
-        from backend.cli import upgrade
-
-        upgrade(url)
-        db = Database(url)
-        yield db
-        db.dispose()
+from tests.helpers.databases import scratch_database
+from tests.helpers.deployment import Deployment
 
 
 @pytest.fixture
 def database():
+    """A MariaDB database of this test alone at the schema's head."""
     with scratch_database() as db:
         yield db
-
-
-class Deployment:
-    """Processes of one test's deployment, and the rows they work on."""
-
-    def __init__(self, db: Database, redis_url: str, nginx, avatars_dir, tmp_path):
-        self.db, self.redis_url, self.nginx = db, redis_url, nginx
-        self.tmp = tmp_path
-        self.procs: list[subprocess.Popen] = []
-        self.env = dict(os.environ, DATABASE_URL=db.url, REDIS_URL=redis_url, LIVEHOST_DATA_KEY=DATA_KEY,
-                        LIVEHOST_JWT_SECRET="j" * 40, LIVEHOST_AVATARS_DIR=str(avatars_dir),
-                        LIVEHOST_VAR_DIR=str(tmp_path / "var"), LIVEHOST_CLAIM_TTL="3", LIVEHOST_WIDTH="320",
-                        LIVEHOST_HEIGHT="568", LIVEHOST_VIDEO_BITRATE="400000", PYTHONUNBUFFERED="1")
-        with db.sessions() as s:
-            avatar = Avatar(slug="default", name="Default", status="ready", progress=1.0, frames=75)
-            voice = Voice(name="espeak", engine="espeak", voice="en")
-            s.add_all([avatar, voice])
-            s.commit()
-            self.avatar_id, self.voice_id = avatar.id, voice.id
-
-    def room(self, stream: str) -> int:
-        with self.db.sessions() as s:
-            room = Room(name=stream, platform="custom", server_url=f"rtmp://127.0.0.1:{self.nginx.port}/live",
-                        stream_key_enc=fernet_for(DATA_KEY).encrypt(stream.encode()).decode(), key_hint="")
-            s.add(room)
-            s.commit()
-            return room.id
-
-    def script(self, segments=None, loop: int = 0) -> int:
-        with self.db.sessions() as s:
-            script = Script(name="test", loop=loop, segments=segments or LONG_SCRIPT)
-            s.add(script)
-            s.commit()
-            return script.id
-
-    def schedule(self, room_id: int, script_id: int, start: datetime, end: datetime, repeat: str = "none") -> int:
-        with self.db.sessions() as s:
-            sch = Schedule(room_id=room_id, script_id=script_id, avatar_id=self.avatar_id, voice_id=self.voice_id,
-                           start_at=start, end_at=end, repeat=repeat)
-            s.add(sch)
-            s.commit()
-            return sch.id
-
-    def go_live(self, room_id: int, script_id: int, duration_s: float | None = None) -> int:
-        """A 'go live now' session, as POST /api/sessions makes it."""
-        now = utcnow()
-        with self.db.sessions() as s:
-            live = LiveSession(room_id=room_id, script_id=script_id, avatar_id=self.avatar_id, voice_id=self.voice_id,
-                               status="queued", created_at=now,
-                               planned_end_at=now + timedelta(seconds=duration_s) if duration_s else None)
-            s.add(live)
-            s.commit()
-            return live.id
-
-    def session(self, session_id: int) -> LiveSession:
-        with self.db.sessions() as s:
-            return s.get(LiveSession, session_id)
-
-    def start(self, *args: str, log_name: str) -> subprocess.Popen:
-        log = open(self.tmp / f"{log_name}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "streamer.cli", *args], env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT)
-        proc.log_path = self.tmp / f"{log_name}.log"
-        self.procs.append(proc)
-        return proc
-
-    def scheduler(self, name: str = "scheduler") -> subprocess.Popen:
-        return self.start("scheduler", "--interval", "0.25", log_name=name)
-
-    def worker(self, name: str, slots: int = 1) -> subprocess.Popen:
-        return self.start("worker", "--slots", str(slots), "--name", name, log_name=name)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.log_path.name}\n{p.log_path.read_text()[-3000:]}" for p in self.procs)
-
-    def wait_for(self, what, timeout: float, step: float = 0.1):
-        return wait_for(what, timeout, step)
-
-    def stop_all(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from backend.db import Database
-from backend.models import Avatar, LiveSession, Room, Schedule, Script, Voice
+from db.database import Database
+from db.models import Avatar, LiveSession, Room, Schedule, Script, Voice
 from scheduler.claims import RedisClaims, owner_key
 from scheduler.dispatch import DispatchSettings, Scheduler
 from scheduler.queue import QUEUE
 from streamer.control.bus import RedisBus
-from tests.conftest import wait_for
+from tests.helpers.process import wait_for
 
 NOW = datetime(2031, 5, 4, 10, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -81,7 +81,7 @@ class Rows:
 
 @pytest.fixture
 def rows(tmp_path):
-    from backend.cli import upgrade
+    from db.commands import upgrade
 
     url = f"sqlite:///{tmp_path / 'dispatch.db'}"
     upgrade(url)

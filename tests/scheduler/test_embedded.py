@@ -7,15 +7,13 @@ import time
 
 import pytest
 
-from backend.db import Database
 from backend.resources.users import create_user
+from db.database import Database
 from scheduler.claims import MemoryClaims
-from tests.conftest import free_port, wait_port
-from tests.e2e.conftest import api_call
-from tests.media import Player
-from tests.scheduler.conftest import Deployment
-
-PASSWORD = "correct horse battery"
+from tests.helpers.api import PASSWORD, api_call
+from tests.helpers.deployment import Deployment
+from tests.helpers.media import Player
+from tests.helpers.process import free_port, wait_port
 
 
 def test_memory_claims_follow_the_redis_rules():
@@ -34,7 +32,7 @@ def test_memory_claims_follow_the_redis_rules():
 
 @pytest.fixture
 def embedded(nginx_rtmp, avatars_dir, tmp_path):
-    from backend.cli import upgrade
+    from db.commands import upgrade
 
     url = f"sqlite:///{tmp_path / 'livehost.db'}"
     upgrade(url)

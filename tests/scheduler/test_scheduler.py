@@ -14,8 +14,8 @@ from backend.resources.users import create_user
 from backend.settings import ApiSettings
 from streamer.control.bus import RedisBus
 from streamer.script import split_sentences
-from tests.media import Player
-from tests.scheduler.conftest import DATA_KEY, LONG_SCRIPT, utcnow
+from tests.helpers.deployment import DATA_KEY, LONG_SCRIPT, utcnow
+from tests.helpers.media import Player
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def test_a_scheduled_live_reaches_the_ingest_on_time_and_stops_at_its_end(deploy
 
     def ended():
         with d.db.sessions() as s:
-            from backend.models import LiveSession
+            from db.models import LiveSession
             from sqlalchemy import select
             live = s.scalar(select(LiveSession).where(LiveSession.schedule_id == schedule_id))
         if live is not None and (not seen or seen[-1] != live.status):
@@ -123,7 +123,7 @@ def test_two_schedulers_start_each_due_schedule_exactly_once(deployment):
     time.sleep(2 + 4)
     from sqlalchemy import func, select
 
-    from backend.models import LiveSession, Schedule
+    from db.models import LiveSession, Schedule
     with d.db.sessions() as s:
         counts = dict(s.execute(select(LiveSession.schedule_id, func.count()).group_by(LiveSession.schedule_id)).all())
         dispatched = s.scalars(select(Schedule.dispatched_at)).all()

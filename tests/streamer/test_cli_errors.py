@@ -5,7 +5,7 @@ import subprocess
 import time
 
 
-from tests.conftest import free_port, livehost_cmd
+from tests.helpers.process import free_port, livehost_cmd
 
 
 def run(env, *args, timeout=60):

@@ -15,7 +15,7 @@ from streamer.pipeline.compositor import Canvas
 from streamer.room import RoomPolicy
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers.live import H, W, end_live, mouth_box_on_canvas, start_live, utterance_start
-from tests.media import Player
+from tests.helpers.media import Player
 
 
 def idle_difference(player: Player, avatars_dir, box, t0: float, t1: float) -> list[float]:
@@ -159,7 +159,7 @@ def test_redis_restarted_mid_live_the_stream_goes_on_and_commands_are_obeyed_onc
 
 @pytest.mark.parametrize("policy", ["wait", "interrupt"])
 def test_speech_waits_for_an_action_clip_or_cuts_it_as_the_room_says(policy, avatars_dir, tmp_path):
-    from tests.media import read_media
+    from tests.helpers.media import read_media
 
     out = tmp_path / "clip.flv"
     script = {"segments": [{"action": "greet"}, {"say": "Hello after the greeting."}]}

@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import livehost_cmd
 from tests.helpers.live import mouth_box_on_canvas
-from tests.media import mouth_motion, read_media
+from tests.helpers.media import mouth_motion, read_media
+from tests.helpers.process import livehost_cmd
 
 SCRIPT = """\
 segments:

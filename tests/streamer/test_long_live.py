@@ -6,8 +6,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from tests.conftest import livehost_cmd
-from tests.media import read_media
+from tests.helpers.media import read_media
+from tests.helpers.process import livehost_cmd
 
 
 @pytest.mark.slow

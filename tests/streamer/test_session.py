@@ -10,7 +10,7 @@ from streamer.build import LiveSpec, RecordTo, Resources, build_live
 from streamer.script import parse_script
 from streamer.settings import Settings
 from streamer.voice.base import Voice, VoiceError
-from tests.media import read_media
+from tests.helpers.media import read_media
 
 
 class SlowVoice(Voice):

@@ -11,7 +11,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.transcriber.client import speech, stream_sentences, wer
+from tests.helpers.speech import speech
+from tests.helpers.transcription import stream_sentences, wer
 
 SENTENCE = "Hello everyone, welcome to the live room."
 
@@ -108,7 +109,7 @@ def test_settings_come_from_the_environment_and_the_key_is_never_shown():
 
 
 def test_livehost_transcriber_serve_is_a_command():
-    from streamer.cli import build_parser
+    from livehost.cli import build_parser
 
     args = build_parser(api=False).parse_args(["transcriber", "serve", "--port", "0", "--max-clients", "2"])
     assert (args.command, args.transcriber_command, args.max_clients) == ("transcriber", "serve", 2)

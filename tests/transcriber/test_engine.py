@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.transcriber.client import speech, wer
+from tests.helpers.speech import speech
+from tests.helpers.transcription import wer
 from transcriber.engine import FULL_FRAMES, SHORT_FRAMES
 
 RATE = 16_000

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from tests.transcriber.client import speech, stream_sentences, wer
+from tests.helpers.speech import speech
+from tests.helpers.transcription import stream_sentences, wer
 
 SPEAKERS = {
     "alice": ["Hello everyone, welcome to the live room.", "We will answer your questions after the break."],

@@ -1,8 +1,9 @@
 /** Typed calls of the admin API, one function per endpoint the dashboard uses. */
 import { ApiError, http, upload } from './http'
 import type {
-  AuditEntry, Avatar, CommandOut, Comment, Page, Room, RoomIn, Schedule, ScheduleIn, Script, ScriptIn,
-  Session, SessionDetail, SessionIn, TestPushResult, Tokens, User, Voice, VoiceIn, Worker, Role,
+  AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, Schedule, ScheduleIn,
+  SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushResult, Tokens,
+  Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
 } from './types'
 
 export interface PageArgs {
@@ -35,19 +36,18 @@ export function collection<T extends { id: number }, In, Patch = Partial<In>>(na
 }
 
 export const roomsApi = {
-  ...collection<Room, RoomIn>('rooms'),
+  ...collection<Room, RoomIn, RoomPatch>('rooms'),
   /** pushes a few seconds of a test card to the saved URL and key; resolves when done */
   testPush: (id: number, seconds = 3) => http.post<TestPushResult>(`/rooms/${id}/test-push`, { seconds }),
 }
 export const voicesApi = {
-  ...collection<Voice, VoiceIn>('voices'),
+  ...collection<Voice, VoiceIn, VoicePatch>('voices'),
   preview: (id: number, text: string) =>
     http.post<Blob>(`/voices/${id}/preview`, undefined, { query: { text }, as: 'blob' }),
 }
-export const scriptsApi = collection<Script, ScriptIn>('scripts')
-export const schedulesApi = collection<Schedule, ScheduleIn>('schedules')
-export const usersApi = collection<User, { username: string; password: string; role: Role },
-  { role?: Role; password?: string; disabled?: boolean }>('users')
+export const scriptsApi = collection<Script, ScriptIn, ScriptPatch>('scripts')
+export const schedulesApi = collection<Schedule, ScheduleIn, SchedulePatch>('schedules')
+export const usersApi = collection<User, UserIn, UserPatch>('users')
 
 export const avatarsApi = {
   ...collection<Avatar, never>('avatars'),
@@ -67,7 +67,7 @@ export const sessionsApi = {
   get: (id: number) => http.get<SessionDetail>(`/sessions/${id}`),
   create: (body: SessionIn) => http.post<Session>('/sessions', body),
   comments: (id: number, args: PageArgs = {}) => http.get<Page<Comment>>(`/sessions/${id}/comments`, { ...args }),
-  comment: (id: number, body: { text: string; user?: string; interrupt: boolean }) =>
+  comment: (id: number, body: CommentIn) =>
     http.post<Comment>(`/sessions/${id}/comments`, body),
   say: (id: number, text: string, interrupt: boolean) =>
     http.post<CommandOut>(`/sessions/${id}/say`, { text, interrupt }),
@@ -96,5 +96,5 @@ export async function listWorkers(): Promise<Worker[]> {
 
 export const transcriberApi = {
   /** where push-to-talk finds the transcription service; url null when none is configured */
-  info: () => http.get<{ url: string | null }>('/transcriber'),
+  info: () => http.get<Transcriber>('/transcriber'),
 }

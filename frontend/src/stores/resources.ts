@@ -5,8 +5,10 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, type Ref } from 'vue'
 import { avatarsApi, roomsApi, schedulesApi, scriptsApi, voicesApi } from '@/api/endpoints'
-import type { Page } from '@/api/types'
-import type { Avatar, Room, RoomIn, Schedule, ScheduleIn, Script, ScriptIn, Voice, VoiceIn } from '@/api/types'
+import type {
+  Avatar, Page, Room, RoomIn, RoomPatch, Schedule, ScheduleIn, SchedulePatch, Script, ScriptIn, ScriptPatch, Voice,
+  VoiceIn, VoicePatch,
+} from '@/api/types'
 
 interface CollectionApi<T, In, Patch> {
   list: (args?: { page?: number; per_page?: number }) => Promise<Page<T>>
@@ -90,10 +92,10 @@ export function defineResourceStore<T extends { id: number }, In = never, Patch 
   })
 }
 
-export const useRoomsStore = defineResourceStore<Room, RoomIn>('rooms', roomsApi)
-export const useVoicesStore = defineResourceStore<Voice, VoiceIn>('voices', voicesApi)
-export const useScriptsStore = defineResourceStore<Script, ScriptIn>('scripts', scriptsApi)
-export const useSchedulesStore = defineResourceStore<Schedule, ScheduleIn>('schedules', schedulesApi)
+export const useRoomsStore = defineResourceStore<Room, RoomIn, RoomPatch>('rooms', roomsApi)
+export const useVoicesStore = defineResourceStore<Voice, VoiceIn, VoicePatch>('voices', voicesApi)
+export const useScriptsStore = defineResourceStore<Script, ScriptIn, ScriptPatch>('scripts', scriptsApi)
+export const useSchedulesStore = defineResourceStore<Schedule, ScheduleIn, SchedulePatch>('schedules', schedulesApi)
 export const useAvatarsStore = defineResourceStore<Avatar>('avatars', {
   list: avatarsApi.list,
   remove: avatarsApi.remove,

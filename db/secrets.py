@@ -1,11 +1,11 @@
-"""Stream keys at rest: Fernet (AES-128-CBC + HMAC) with a key derived from the data_key setting."""
+"""Stream keys at rest: Fernet (AES-128-CBC + HMAC) with a key derived from the data_key setting,
+which the API (encrypting what an operator enters) and the workers (decrypting to push) share."""
 from __future__ import annotations
 
 import base64
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
 
 
 def fernet_for(data_key: str) -> Fernet:
@@ -13,21 +13,16 @@ def fernet_for(data_key: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"livehost-stream-key:" + data_key.encode()).digest()))
 
 
-def _fernet() -> Fernet:
-    return fernet_for(current_app.config["LIVEHOST"].data_key)
+def encrypt(plain: str, data_key: str) -> str:
+    return fernet_for(data_key).encrypt(plain.encode()).decode() if plain else ""
 
 
-def encrypt(plain: str) -> str:
-    return _fernet().encrypt(plain.encode()).decode() if plain else ""
-
-
-def decrypt(token: str, data_key: str | None = None) -> str:
-    """The stream key, for the worker that pushes; never for an API response or a log line.
-    Outside a request give `data_key`."""
+def decrypt(token: str, data_key: str) -> str:
+    """The stream key, for the worker that pushes; never for an API response or a log line."""
     if not token:
         return ""
     try:
-        return (fernet_for(data_key) if data_key is not None else _fernet()).decrypt(token.encode()).decode()
+        return fernet_for(data_key).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("the stream key cannot be decrypted: was LIVEHOST_DATA_KEY changed?") from None
 

@@ -1,4 +1,4 @@
-"""Schema migrations with Alembic (migrations/ at the repository root)."""
+"""Schema migrations with Alembic (migrations/ beside this package, in the source tree and in site-packages)."""
 from __future__ import annotations
 
 from pathlib import Path

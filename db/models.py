@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
@@ -9,10 +10,31 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from db import secrets
+
 ROLES = ("admin", "operator", "viewer")
 PLATFORMS = ("douyin", "bilibili", "kuaishou", "youtube", "custom")
-SESSION_STATES = ("queued", "starting", "live", "stopping", "ended", "failed")
 REPEATS = ("none", "daily", "weekly")
+
+
+class SessionStatus(StrEnum):
+    """Where a live session (a `sessions` row) is. The values are what the database stores and the
+    API shows, so a member compares equal to its string."""
+
+    QUEUED = "queued"  # waiting for a worker
+    STARTING = "starting"  # a worker claimed it and is building the live
+    LIVE = "live"  # on air
+    STOPPING = "stopping"  # asked to stop; the worker has not confirmed yet
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+# A room has at most one session in these (it holds the room's destinations).
+ACTIVE_STATUSES = (SessionStatus.QUEUED, SessionStatus.STARTING, SessionStatus.LIVE, SessionStatus.STOPPING)
+# On a worker, which must keep its claim on the session alive.
+RUNNING_STATUSES = (SessionStatus.STARTING, SessionStatus.LIVE, SessionStatus.STOPPING)
+# Over: a session in these takes no more commands and never changes again.
+TERMINAL_STATUSES = (SessionStatus.ENDED, SessionStatus.FAILED)
 
 
 def utcnow() -> datetime:
@@ -66,11 +88,9 @@ class Room(Timestamped, Base):
     key_hint: Mapped[str] = mapped_column(String(8), default="")  # last characters, for humans
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    def push_url(self, data_key: str | None = None) -> str:
+    def push_url(self, data_key: str) -> str:
         """Where lives of this room go: the server URL with the stream key (a secret: never log or
-        return it). Outside a request give `data_key`. ValueError if the key cannot be decrypted."""
-        from backend import secrets
-
+        return it), decrypted with `data_key`. ValueError if the key cannot be decrypted."""
         key = secrets.decrypt(self.stream_key_enc, data_key)
         return f"{self.server_url}/{key}" if key else self.server_url
 
@@ -133,7 +153,7 @@ class LiveSession(Timestamped, Base):
     script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id", ondelete="RESTRICT"))
     avatar_id: Mapped[int] = mapped_column(ForeignKey("avatars.id", ondelete="RESTRICT"))
     voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="RESTRICT"))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.QUEUED)  # a SessionStatus
     worker: Mapped[str | None] = mapped_column(String(100), default=None)
     planned_end_at: Mapped[datetime | None] = mapped_column(default=None)
     scheduled_at: Mapped[datetime | None] = mapped_column(default=None)  # a schedule's planned start

@@ -1,9 +1,13 @@
-"""Synthetic voiced speech: a harmonic voice with vowel-like formants and a syllable rhythm."""
+"""Speech for tests, float32 mono at 16 kHz: synthetic voiced speech (a harmonic voice with
+vowel-like formants and a syllable rhythm) and espeak reading a text."""
 from __future__ import annotations
 
 import numpy as np
 
 from streamer.frames import SAMPLE_RATE
+from streamer.voice import create_voice
+
+RATE = SAMPLE_RATE  # Hz, of everything here
 
 
 def voiced(seconds: float, level: float = 0.3, f0: float = 130.0, syllables_hz: float = 4.0,
@@ -19,3 +23,8 @@ def voiced(seconds: float, level: float = 0.3, f0: float = 130.0, syllables_hz: 
     x /= np.abs(x).max()
     env = np.ones_like(t) if syllables_hz == 0 else 0.5 - 0.5 * np.cos(2 * np.pi * syllables_hz * t)
     return (level * x * env).astype(np.float32), env
+
+
+def speech(text: str) -> np.ndarray:
+    """`text` read by espeak (English)."""
+    return np.concatenate(list(create_voice("espeak:en").stream(text))).astype(np.float32)

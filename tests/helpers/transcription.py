@@ -1,5 +1,5 @@
-"""A WhisperLive-style test client: options, real-time 100 ms chunks of espeak speech, END_OF_AUDIO;
-records every server message with its arrival time. Also used by bench/transcriber.py."""
+"""A WhisperLive-style test client: options, real-time 100 ms chunks of speech, END_OF_AUDIO;
+records every server message with its arrival time. And the word error rate of what came back."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from websockets.sync.client import connect
 
-RATE = 16_000
+from tests.helpers.speech import RATE
+
 CHUNK = 1_600  # 100 ms
-
-
-def speech(text: str) -> np.ndarray:
-    from streamer.voice import create_voice
-
-    return np.concatenate(list(create_voice("espeak:en").stream(text))).astype(np.float32)
 
 
 def normalise(text: str) -> str:
