@@ -17,7 +17,7 @@ from flask import Flask
 from backend.app import create_app
 from backend.settings import ApiSettings
 from db.commands import (CliError, check_database, check_known, check_redis, current, driver_message, head_revision,
-                         migrate, positive, ready_schema, revision_name, sqlite_parent, upgrade)
+                         migrate, positive, ready_schema, revision_name, run_command, sqlite_parent, upgrade)
 from db.database import Database
 from db.migrate import alembic_config
 from db.models import ROLES, AuditEntry
@@ -59,20 +59,13 @@ def run(args, make_app: AppFactory | None = None) -> int:
     """Run a parsed API sub-command; the process exit code. `serve` serves the app that
     `make_app(settings)` builds (default: create_app; the `livehost` command adds the embedded
     scheduler and worker)."""
-    if not getattr(args, "verbose", False):
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    try:
+    def command() -> int:
         if args.command == "db":
             return {"upgrade": db_upgrade, "downgrade": db_downgrade, "current": db_current}[args.db_command](args)
         if args.command == "user":
             return user_create(args)
         return serve(args, make_app)
-    except CliError as e:
-        print(f"livehost: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return 130
+    return run_command(args, command)
 
 
 # -- database -----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +24,21 @@ log = logging.getLogger("livehost.api")
 
 class CliError(Exception):
     """A one-line message for the user; the command exits with code 2."""
+
+
+def run_command(args, command: Callable[[], int]) -> int:
+    """Run a server command: Alembic's chatter off unless --verbose, a CliError one line on
+    stderr and exit code 2, Ctrl-C exit code 130."""
+    if not getattr(args, "verbose", False):
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return command()
+    except CliError as e:
+        print(f"livehost: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
 
 
 def positive(text: str) -> int:

@@ -5,11 +5,9 @@ Settings come from the environment (DATABASE_URL, REDIS_URL, LIVEHOST_*). Every 
 cause (a bad setting, an unreachable server) is one line on stderr and exit code 2."""
 from __future__ import annotations
 
-import logging
 import signal
-import sys
 
-from db.commands import CliError, check_redis, positive, ready_schema
+from db.commands import CliError, check_redis, positive, ready_schema, run_command
 
 
 def add_commands(sub) -> None:
@@ -25,16 +23,7 @@ def add_commands(sub) -> None:
 
 def run(args) -> int:
     """Run a parsed scheduler sub-command; the process exit code."""
-    if not getattr(args, "verbose", False):
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    try:
-        return scheduler(args) if args.command == "scheduler" else worker(args)
-    except CliError as e:
-        print(f"livehost: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return 130
+    return run_command(args, lambda: scheduler(args) if args.command == "scheduler" else worker(args))
 
 
 def _dispatch_settings():

@@ -35,7 +35,7 @@ _ids = itertools.count(1)
 class Utterance:
     """One sentence for the host to say, with the voice spec that says it.
 
-    `gen` is the session's interrupt generation when the director handed it out (an interrupt
+    `gen` is the live's interrupt generation when the director handed it out (an interrupt
     makes it stale everywhere in the pipeline); `position` is its place in the script (None for
     replies and operator text); `source` is "script", "reply" or "say"; `reply_to` a comment id.
     """
@@ -64,7 +64,7 @@ class AudioFrame:
 class Tick:
     """One video frame's worth of media: frame number, 40 ms of audio, and which avatar frame to show.
 
-    `index` counts video frames from the start of the session; the audio of tick n starts at
+    `index` counts video frames from the start of the live; the audio of tick n starts at
     sample n * 640. `avatar_index` is the avatar frame (idle loop or action clip) to show.
     """
 

@@ -60,9 +60,10 @@ class _Outage:
 
 
 class ControlLink:
-    """Connects one LiveSession to a bus (RedisBus or MemoryBus).
+    """Connects one Live to a bus (RedisBus or MemoryBus); streamer.build attaches it to a live.
 
-    Create it first and pass `on_event` to the session as its event handler; then start(session).
+    Its `on_event` is one of the live's event handlers; the live calls start(live) when it starts
+    and stop() when it has ended.
     stop() flushes what events it can (up to `flush_s`), writes a last status and joins its threads.
     """
 
@@ -79,7 +80,7 @@ class ControlLink:
         self._threads: list[threading.Thread] = []
 
     def on_event(self, kind: str, **fields) -> None:
-        """The session's event handler: queue the event for the bus (never blocks)."""
+        """The live's event handler: queue the event for the bus (never blocks)."""
         fields.pop("session", None)
         self._outbox.append({"type": kind, **fields, "at": round(time.time(), 3)})
         self._wake.set()

@@ -37,7 +37,7 @@ class LipFrame(NamedTuple):
 
 
 class LipStream(ABC):
-    """One session's lipsync state for one avatar. Used from a single stage thread.
+    """One live's lipsync state for one avatar. Used from a single stage thread.
 
     push() may hold ticks back (look-ahead, batching) and returns finished ones in order;
     every tick pushed comes out exactly once, from push(), flush() or reset().

@@ -140,7 +140,7 @@ def _opening(u: np.ndarray) -> np.ndarray:
 
 
 class ParametricStream(LipStream):
-    """One session's parametric lipsync for one avatar: a patch per speech tick, no look-ahead."""
+    """One live's parametric lipsync for one avatar: a patch per speech tick, no look-ahead."""
 
     def __init__(self, avatar: Avatar):
         self.avatar = avatar

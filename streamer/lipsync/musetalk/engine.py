@@ -1,6 +1,6 @@
 """The MuseTalk lipsync engine: one loaded model per worker, batched across its lives.
 
-A session's stream holds a fixed number of ticks (`delay_frames`) so that the frames leave it at
+A live's stream holds a fixed number of ticks (`delay_frames`) so that the frames leave it at
 the steady pace they came in: each speech tick waits for 3 ticks of audio after it (the model's
 window reaches 120 ms ahead), then joins a group of up to `batch` speech ticks; a group gets its
 Whisper features in one encoder call and goes to the worker's Batcher, which runs the UNet and
@@ -130,7 +130,7 @@ class MuseTalkEngine(LipsyncEngine):
 
 
 class MuseTalkStream(LipStream):
-    """One session's MuseTalk lipsync: holds `engine.delay_frames` ticks, in order."""
+    """One live's MuseTalk lipsync: holds `engine.delay_frames` ticks, in order."""
 
     def __init__(self, engine: MuseTalkEngine, avatar: Avatar, data: MuseTalkAvatar, wait_s: float | None):
         self.engine, self.avatar, self.data = engine, avatar, data
