@@ -121,7 +121,8 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
                cancel: threading.Event | None = None) -> Live:
     """The Live that `spec` describes, connected and ready to start().
 
-    `replier` answers comments (default: the LLM in the settings, else the room's keyword rules);
+    `replier` answers comments (default: the LLM in the settings, else the room's keyword rules;
+    either way the live closes it when it ends);
     `bus` (RedisBus or MemoryBus) attaches a control link as `worker`; `on_event(kind, session=id,
     **fields)` hears the live's events; `cancel` gives up a first connect that is being retried.
     Raises the one-line error of what is wrong (VoiceError, AvatarError, LipsyncError, SinkError,
