@@ -81,7 +81,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     if live.parts.fallback:
         print(f"livehost: lipsync {settings.lipsync} is not available, using parametric: {live.parts.fallback}",
               file=out, flush=True)
-    print(f"livehost: live to {live.sink.describe()} at {settings.width}x{settings.height}, "
+    print(f"livehost: live to {live.parts.sink.describe()} at {settings.width}x{settings.height}, "
           f"voice {settings.voice}, avatar {settings.avatar}, lipsync {settings.lipsync}, "
           f"replies by {'LLM ' + settings.llm_model if settings.llm() else 'keyword rules'}", file=out, flush=True)
     live.start()

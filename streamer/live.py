@@ -94,7 +94,6 @@ class Live:
                  duration: float | None = None, realtime: bool = True, on_event: EventHandler | None = None):
         self.id = live_id
         self.parts = parts
-        self.settings, self.policy, self.replier, self.sink = parts.settings, parts.policy, parts.replier, parts.sink
         self._listener = on_event or (lambda kind, **f: None)
         self.errors: list[str] = []
         self.state = LiveState.STARTING
@@ -112,7 +111,7 @@ class Live:
         self.speaker = Speaker(setup, self.director, audio, parts.voices)
         self.clock = Clock(setup, audio, ticks, parts.avatar, realtime,
                            max_frames=round(duration * FPS) if duration else None,
-                           lead=LEAD + parts.engine.delay_s, speech_during_action=self.policy.speech_during_action)
+                           lead=LEAD + parts.engine.delay_s, speech_during_action=parts.policy.speech_during_action)
         self.lipsync = LipsyncStage(setup, ticks, lips, parts.engine, parts.avatar, realtime=paced)
         self.compositor = CompositorStage(setup, lips, frames, canvas)
         self.encoder = EncoderStage(setup, frames, packets, parts.encoder, canvas, self.on_air, pace=paced)
@@ -174,7 +173,7 @@ class Live:
         (time.time()), for the latency measurement. `then`: a reply to speak first."""
         with self.on_air.lock:
             resume = self.on_air.resume_position()
-            self.director.cut(resume, self.policy.interrupt_gap_s if hold is None else hold, at, then)
+            self.director.cut(resume, self.parts.policy.interrupt_gap_s if hold is None else hold, at, then)
             self.on_air.rewind(resume)
         self.speaker.cut()
         self.pipes["audio"].drain()  # stale already; this frees the speaker at once
@@ -185,8 +184,8 @@ class Live:
                 at: float | None = None) -> None:
         """A viewer's comment: answered after the current sentence, or at once if `interrupt` (or the
         room answers immediately). The reply starts generating now either way."""
-        reply = self.replier.reply(text, user, comment_id, self.policy.persona)
-        if interrupt or self.policy.answer_immediately:
+        reply = self.parts.replier.reply(text, user, comment_id, self.parts.policy.persona)
+        if interrupt or self.parts.policy.answer_immediately:
             self.interrupt(at, hold=0.0, then=reply)
         else:
             self.director.inject(reply)
@@ -266,7 +265,7 @@ class Live:
             "pending_replies": self.director.pending,
             "position": self.resume_position().as_dict(),
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
-            "connected": getattr(self.sink, "connected", True),
+            "connected": getattr(self.parts.sink, "connected", True),
             "errors": len(self.errors),
         }
 
