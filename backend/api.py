@@ -6,12 +6,15 @@ records what the OpenAPI document says about the endpoint, so code and document 
 """
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Generic, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
 from backend.errors import ApiError, not_found
@@ -22,14 +25,55 @@ OPERATE = ("admin", "operator")
 ADMIN = ("admin",)
 PUBLIC = None
 MAX_ID = 2**63 - 1  # ids are positive and fit 64 bits; others 404 before reaching the database
+INT_MIN, INT_MAX = -2**31, 2**31 - 1  # every integer of a request fits a signed 32-bit column
 
 T = TypeVar("T")
 
 
 class Model(BaseModel):
-    """Base of request bodies: unknown fields are refused, strings are stripped."""
+    """Base of request bodies and queries: unknown fields are refused, strings are stripped (and
+    must be valid Unicode: pydantic refuses a lone surrogate). An integer field takes what JSON
+    Schema calls an integer, 2 or 2.0, but in a JSON body never "2" or true; and it lies in
+    INT_MIN..INT_MAX as well as in its own bounds, so that no value overflows a column. The
+    OpenAPI document says the same (backend.resources.openapi.RequestSchema)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_integer(cls, value: Any, info: ValidationInfo) -> Any:
+        if not _takes_int(cls.model_fields[info.field_name].annotation):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, (str, bool)) and (info.context or {}).get("json"):  # a query's are all strings
+            raise PydanticCustomError("int_type", "Input should be a valid integer")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _fits_32_bits(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value > INT_MAX:
+                raise PydanticCustomError("less_than_equal", "Input should be less than or equal to {le}",
+                                          {"le": INT_MAX})
+            if value < INT_MIN:
+                raise PydanticCustomError("greater_than_equal", "Input should be greater than or equal to {ge}",
+                                          {"ge": INT_MIN})
+        return value
+
+
+def _takes_int(annotation: Any) -> bool:
+    """`annotation` is int, or int or None (possibly Annotated), and nothing else: not a float."""
+    if annotation is int:
+        return True
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _takes_int(args[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return len(kinds) == 1 and _takes_int(kinds[0])
+    return False
 
 
 class Out(BaseModel):
@@ -61,32 +105,34 @@ class Operation:
     stream: bool
     errors: dict[int, str]
     media: str | None = None
+    refresh: bool = False
 
 
 def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | None,
           body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: Any = None, status: int = 200, summary: str = "",
           multipart: bool = False, stream: bool = False, errors: dict[int, str] | None = None,
-          media: str | None = None) -> Callable:
+          media: str | None = None, refresh: bool = False) -> Callable:
     """Register `fn` on `bp` for METHOD rule. `roles` None means public; otherwise a signed-in
-    user with one of `roles` (403 for another role, 401 without a valid token). `errors` documents
+    user with one of `roles` (403 for another role, 401 without a valid token; with `refresh`, the
+    Bearer token is a refresh token, not an access token). `errors` documents
     statuses beyond those every operation of its kind may answer (see backend.openapi). `media`
     names a non-JSON response type (e.g. audio/wav); `stream` marks Server-Sent Events.
     An `<int:x>` in the rule is an id: outside 1..MAX_ID it answers 404 without a query."""
 
     def decorate(fn: Callable) -> Callable:
         op = Operation(method, summary or (fn.__doc__ or "").strip().split("\n")[0], roles, body,
-                       query, response, status, multipart, stream, dict(errors or {}), media)
+                       query, response, status, multipart, stream, dict(errors or {}), media, refresh)
 
         @wraps(fn)
         def view(**kwargs):
             if roles is not None:
-                require_role(roles)
+                require_role(roles, refresh=refresh, query_token=stream)
             for name, value in kwargs.items():
                 if isinstance(value, int) and not 0 < value <= MAX_ID:
                     raise ApiError(404, "not_found", f"{name.removesuffix('_id')} {value} does not exist")
             if body is not None:
-                kwargs["body"] = parse(body, _json_body(), "body")
+                kwargs["body"] = parse(body, _json_body(), "body", json=True)
             if query is not None:
                 kwargs["query"] = parse(query, request.args.to_dict(), "query")
             return render(fn(**kwargs), status)
@@ -106,20 +152,56 @@ def _json_body() -> Any:
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "bad_request", "the body is not valid JSON")
+    bad = _not_unicode(data)
+    if bad is not None:  # a \ud800 escape: no database column can store it
+        loc = ".".join(bad) or "body"
+        message = "Input should be a valid string, unable to parse raw data as a unicode string"
+        raise ApiError(422, "invalid", f"{loc}: {message}", {loc: message},
+                       field_reasons={loc: {"reason": "string_unicode", "params": {}}})
     return data
 
 
-def parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
-    """Validate `data` against `model`, or answer 422 naming each bad field."""
+def _not_unicode(data: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where in parsed JSON `data` a string holds a lone surrogate, which no UTF-8 text can (for
+    a key, the object holding it); None when none does. Its nesting is bounded (backend.limits)."""
+    if isinstance(data, str):
+        return None if _encodes(data) else path
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        if isinstance(key, str) and not _encodes(key):
+            return path
+        found = _not_unicode(value, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
+def _encodes(text: str) -> bool:
     try:
-        return model.model_validate(data)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse(model: type[BaseModel], data: Any, where: str, json: bool = False) -> BaseModel:
+    """Validate `data` (parsed from a JSON body when `json`) against `model`, or answer 422 naming
+    each bad field."""
+    try:
+        return model.model_validate(data, context={"json": json})
     except ValidationError as e:
-        fields = {}
+        fields, reasons = {}, {}
         for err in e.errors():
             loc = ".".join(str(p) for p in err["loc"]) or where
             fields.setdefault(loc, _message(err))
+            reasons.setdefault(loc, {"reason": err["type"], "params": _jsonable(err.get("ctx") or {})})
         first = next(iter(fields.items()))
-        raise ApiError(422, "invalid", f"{first[0]}: {first[1]}", fields) from None
+        raise ApiError(422, "invalid", f"{first[0]}: {first[1]}", fields, field_reasons=reasons) from None
+
+
+def _jsonable(ctx: dict) -> dict:
+    return {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+            for k, v in ctx.items() if k != "error"}
 
 
 def _message(err: dict) -> str:

@@ -12,8 +12,9 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend.db import close_session
-from backend.errors import ApiError, register_error_handlers
+from backend.errors import register_error_handlers
 from backend.kv import MemoryRevocations, RedisRevocations
+from backend.limits import limit_request_bodies
 from backend.settings import ApiSettings
 from db.database import Database
 
@@ -54,6 +55,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.config.update(LIVEHOST=settings, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       TESTING=settings.testing, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
+    app.url_map.merge_slashes = False  # /api//health is a 404, not a redirect to a URL built from Host
     headers = security_headers(settings.transcriber_url)
     if settings.proxy_hops:  # the client address behind nginx, for the login rate limit and audit
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
@@ -68,12 +70,12 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     # an app is built, not whenever the backend package is imported (for its settings, its CLI)
     from backend import auth
     from backend.control import make_bus
-    from backend.resources import (audit_log, avatars, dashboard, health, openapi, rooms, schedules, scripts,
-                                   sessions, transcriber, users, voices, workers)
+    from backend.resources import (audit_log, avatars, dashboard, feed, health, openapi, rooms, schedules,
+                                   scripts, sessions, transcriber, users, voices, workers)
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
-    for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, audit_log, health,
+    for module in (auth, users, rooms, avatars, voices, scripts, schedules, sessions, feed, audit_log, health,
                    workers, transcriber, openapi, dashboard):  # the dashboard last: its catch-all route comes after /api
         app.register_blueprint(module.bp)
 
@@ -84,10 +86,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         app.view_functions["auth.login"])
     app.extensions["livehost.limiter"] = limiter
 
-    @app.before_request
-    def _limit_json_body():
-        if request.mimetype == "application/json" and (request.content_length or 0) > settings.max_body_bytes:
-            raise ApiError(413, "too_large", f"JSON bodies are limited to {settings.max_body_bytes} bytes")
+    limit_request_bodies(app, settings)
 
     @app.after_request
     def _headers(response):

@@ -6,19 +6,25 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, g, request
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, decode_token, get_jwt
-from pydantic import Field, field_validator
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.api import ANYONE, PUBLIC, Model, Out, route
 from backend.db import db
-from backend.errors import ApiError, error_response
-from backend.roles import require_role
+from backend.errors import ApiError, error_response, invalid_value
 from db.models import User
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,20}$")
+PASSWORD_LENGTH = (8, 128)
+_KEPT = r"[^\s\x1c-\x1f\x85]"  # a character str.strip() keeps (ECMA's \s lacks \x1c-\x1f and \x85)
+# what the OpenAPI document says of them: the same rules (a username in any case: it is stored lowercase)
+USERNAME_DOC = {"pattern": r"^[A-Za-z0-9_]{3,20}$"}
+PASSWORD_DOC = {"minLength": PASSWORD_LENGTH[0], "pattern": rf"^{_KEPT}(.*{_KEPT})?$"}
 # werkzeug's scrypt: n=2**15, r=8, p=1 (memory-hard; stronger than pbkdf2-sha256 at 600k)
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -30,19 +36,28 @@ def hash_password(password: str) -> str:
 def check_username(name: str) -> str:
     name = name.strip().lower()
     if not USERNAME.fullmatch(name):
-        raise ValueError("username must be 3-20 characters: a-z, 0-9 and _")
+        raise invalid_value("username_format")
     return name
 
 
 def check_password(pw: str) -> str:
-    if not 8 <= len(pw) <= 128:
-        raise ValueError("password must be 8 to 128 characters")
+    """One rule everywhere (API, CLI, sign-in): a password is taken exactly as typed, 8 to 128
+    characters, not beginning or ending with a space (which no one can see they typed)."""
+    if not PASSWORD_LENGTH[0] <= len(pw) <= PASSWORD_LENGTH[1]:
+        raise invalid_value("password_length")
+    if pw != pw.strip():
+        raise invalid_value("password_spaces")
     return pw
+
+
+# never stripped, unlike other strings of a request: what is checked is what was typed
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=PASSWORD_LENGTH[1])]
+NewPassword = Annotated[Password, Field(json_schema_extra=PASSWORD_DOC)]  # checked by check_password
 
 
 class LoginIn(Model):
     username: str = Field(max_length=64)
-    password: str = Field(max_length=128)
+    password: Password
 
 
 class Tokens(Out):
@@ -65,7 +80,7 @@ class UserOut(Out):
 
 
 class PasswordIn(Model):
-    password: str
+    password: NewPassword
 
     _pw = field_validator("password")(lambda cls, v: check_password(v))
 
@@ -74,14 +89,15 @@ def init_jwt(app, revocations) -> None:
     app.config.update(JWT_SECRET_KEY=app.config["LIVEHOST"].jwt_secret,
                       JWT_ACCESS_TOKEN_EXPIRES=app.config["LIVEHOST"].access_minutes * 60,
                       JWT_REFRESH_TOKEN_EXPIRES=app.config["LIVEHOST"].refresh_days * 86400,
-                      JWT_TOKEN_LOCATION=["headers", "query_string"],
-                      JWT_QUERY_STRING_NAME="access_token")  # for EventSource, which cannot set headers
+                      JWT_TOKEN_LOCATION=["headers"],  # event streams also read ?access_token= (backend.roles)
+                      JWT_QUERY_STRING_NAME="access_token")
     jwt = JWTManager(app)
     app.extensions["livehost.revocations"] = revocations
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload) -> bool:
-        return revocations.is_revoked(payload["jti"])
+        jti = payload.get("jti")
+        return not isinstance(jti, str) or revocations.is_revoked(jti)  # ours always have one
 
     def unauthorized(message):
         return error_response(401, "unauthorized", message)
@@ -95,7 +111,7 @@ def init_jwt(app, revocations) -> None:
 
 
 def _tokens(user: User, refresh: bool = True) -> dict:
-    claims = {"role": user.role, "username": user.username}
+    claims = {"role": user.role, "username": user.username, "ver": user.token_version}
     out = {"access_token": create_access_token(str(user.id), additional_claims=claims),
            "token_type": "Bearer", "expires_in": current_app.config["LIVEHOST"].access_minutes * 60}
     if refresh:
@@ -111,16 +127,14 @@ def login(body: LoginIn):
     user = db().scalar(select(User).where(User.username == name)) if USERNAME.fullmatch(name) else None
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, body.password)
     if not ok or user is None or user.disabled:
-        raise ApiError(401, "unauthorized", "wrong username or password")
+        raise ApiError.because(401, "unauthorized", "wrong_credentials")
     return _tokens(user)
 
 
-@route(bp, "POST", "/refresh", roles=PUBLIC, response=Tokens,
-       errors={401: "no valid refresh token"})
+@route(bp, "POST", "/refresh", roles=ANYONE, refresh=True, response=Tokens)
 def refresh():
     """A new access token for a refresh token (sent as the Bearer token)."""
-    user = require_role(ANYONE, refresh=True)
-    return _tokens(user, refresh=False)
+    return _tokens(g.user, refresh=False)
 
 
 @route(bp, "POST", "/logout", roles=ANYONE, body=None)

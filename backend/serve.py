@@ -7,12 +7,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
 
 from backend.settings import ApiSettings
 
@@ -56,6 +59,33 @@ def check_port_free(host: str, port: int) -> str | None:
     return None
 
 
+SECRET_PARAM = re.compile(r"((?:^|[?&])access_token=)[^&\s\"]*")
+
+
+def redact(text: str) -> str:
+    """`text` (a request line, a query string) with any access token in it replaced by ***."""
+    return SECRET_PARAM.sub(r"\1***", text)
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with tokens taken out of the access log's request line and query."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "q", "U"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """The development server's request log, tokens taken out."""
+
+    def log_request(self, code="-", size="-"):
+        self.requestline = redact(self.requestline)
+        super().log_request(code, size)
+
+
 class ApiServer(BaseApplication):
     """gunicorn with the gthread worker, serving make_app(settings)."""
 
@@ -76,6 +106,7 @@ class ApiServer(BaseApplication):
             "keepalive": o.keepalive,
             "proc_name": "livehost-api",
             "accesslog": "-" if o.access_log else None,
+            "logger_class": AccessLogger,
             "errorlog": "-",
             "loglevel": "debug" if o.debug else "info",
             "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
@@ -104,6 +135,7 @@ def run_dev(settings: ApiSettings, options: ServeOptions, make_app: Callable[[Ap
     """Flask's development server (one process, a thread per request; not for production)."""
     app = make_app(settings)
     log.info("livehost API on http://%s:%d (Flask development server)", options.host, options.port)
-    app.run(host=options.host, port=options.port, threaded=True, debug=False, use_reloader=False)
+    app.run(host=options.host, port=options.port, threaded=True, debug=False, use_reloader=False,
+            request_handler=QuietRequestHandler)
     return 0
 

@@ -30,6 +30,10 @@ class ApiSettings(DataSettings):
         (), description="origins allowed to call the API from a browser (comma-separated in the environment)")
     max_body_bytes: int = Field(1_000_000, description="largest JSON request body")
     max_upload_bytes: int = Field(200_000_000, description="largest upload (avatars)")
+    max_source_side: int = Field(8192, ge=64, description="largest side of an avatar's picture or video, "
+                                                          "pixels (read from its header before decoding)")
+    max_source_pixels: int = Field(50_000_000, ge=4096, description="largest picture or video frame of an "
+                                                                    "avatar, pixels in all")
     max_script_chars: int = Field(100_000, description="longest script")
     transcriber_url: str | None = Field(None, description="ws(s):// of the transcription service the dashboard's "
                                                           "push-to-talk connects to; unset: push-to-talk off")

@@ -69,6 +69,18 @@ class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Archivable:
+    """Rows that past lives refer to are archived instead of deleted: gone from the lists, kept
+    for the history (a session always shows its room, script, avatar and voice)."""
+
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# Ids are never reused, on any database (SQLite reuses the highest id of a deleted row unless a
+# table is AUTOINCREMENT): a token, an audit entry or a bookmark naming an id means that row only.
+NO_REUSE = {"sqlite_autoincrement": True}
+
+
 class User(Timestamped, Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,9 +88,12 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # named in every token; a new password, role or disabling moves it on, and older tokens stop
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    __table_args__ = NO_REUSE
 
 
-class Room(Timestamped, Base):
+class Room(Timestamped, Archivable, Base):
     __tablename__ = "rooms"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -87,6 +102,7 @@ class Room(Timestamped, Base):
     stream_key_enc: Mapped[str] = mapped_column(Text, default="")  # Fernet token, never returned
     key_hint: Mapped[str] = mapped_column(String(8), default="")  # last characters, for humans
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = NO_REUSE
 
     def push_url(self, data_key: str) -> str:
         """Where lives of this room go: the server URL with the stream key (a secret: never log or
@@ -95,7 +111,7 @@ class Room(Timestamped, Base):
         return f"{self.server_url}/{key}" if key else self.server_url
 
 
-class Avatar(Timestamped, Base):
+class Avatar(Timestamped, Archivable, Base):
     __tablename__ = "avatars"
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)  # folder name under avatars/
@@ -105,9 +121,10 @@ class Avatar(Timestamped, Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     source: Mapped[str] = mapped_column(String(255), default="")
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = NO_REUSE
 
 
-class Voice(Timestamped, Base):
+class Voice(Timestamped, Archivable, Base):
     __tablename__ = "voices"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -115,15 +132,17 @@ class Voice(Timestamped, Base):
     voice: Mapped[str] = mapped_column(String(100), default="")
     rate: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..100
     pitch: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..50
+    __table_args__ = NO_REUSE
 
 
-class Script(Timestamped, Base):
+class Script(Timestamped, Archivable, Base):
     __tablename__ = "scripts"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     loop: Mapped[int] = mapped_column(Integer, default=1)  # 0 = for ever
     segments: Mapped[list[Any]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = NO_REUSE
 
 
 class Schedule(Timestamped, Base):
@@ -140,7 +159,7 @@ class Schedule(Timestamped, Base):
     # The scheduler started this (one-off) occurrence; a repeating schedule moves to its next instead.
     dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    __table_args__ = (Index("ix_schedules_room_start", "room_id", "start_at"),)
+    __table_args__ = (Index("ix_schedules_room_start", "room_id", "start_at"), NO_REUSE)
 
 
 class LiveSession(Timestamped, Base):
@@ -164,7 +183,7 @@ class LiveSession(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    __table_args__ = (Index("ix_sessions_status", "status"),)
+    __table_args__ = (Index("ix_sessions_status", "status"), NO_REUSE)
 
 
 class Comment(Timestamped, Base):
@@ -176,6 +195,7 @@ class Comment(Timestamped, Base):
     interrupt: Mapped[bool] = mapped_column(Boolean, default=False)
     reply: Mapped[str | None] = mapped_column(Text, default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    __table_args__ = NO_REUSE
 
 
 class AuditEntry(Timestamped, Base):
@@ -187,4 +207,4 @@ class AuditEntry(Timestamped, Base):
     target: Mapped[str] = mapped_column(String(60), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str] = mapped_column(String(45), default="")
-    __table_args__ = (Index("ix_audit_created", "created_at"),)
+    __table_args__ = (Index("ix_audit_created", "created_at"), NO_REUSE)

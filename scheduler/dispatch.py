@@ -1,6 +1,11 @@
 """`livehost scheduler`: every second, turn due schedules into sessions, put queued sessions on the
 worker queue, stop lives at their end time, and dispatch again the lives whose worker died.
 
+A worker died when its live's claim (scheduler.claims) stays missing for a whole claim TTL: a
+living worker renews it every third of the TTL and takes it back when Redis lost it, so a claim
+missing for a moment (Redis restarted without its data, failed over) is not a death and the live
+is left alone, counting no attempt.
+
 Several schedulers may run at once on MySQL/MariaDB: every pass takes its rows with
 SELECT ... FOR UPDATE SKIP LOCKED and changes them in the same transaction, so a schedule starts
 exactly once. On SQLite (the embedded default) run one scheduler.
@@ -48,8 +53,8 @@ class DispatchSettings(DataSettings):
 
     interval_s: float = Field(1.0, gt=0, description="seconds between the scheduler's passes (--interval)")
     claim_ttl_s: float = Field(5.0, ge=1, validation_alias="LIVEHOST_CLAIM_TTL",
-                               description="seconds a live's worker may go without renewing its claim before "
-                                           "the live is given to another worker")
+                               description="seconds a live's claim lasts without being renewed; a claim "
+                                           "missing for as long again gives the live to another worker")
     max_attempts: int = Field(3, ge=1, description="runs of a live (the first start included) before it is "
                                                    "marked failed")
 
@@ -97,6 +102,7 @@ class Scheduler:
             self.bus, self.claims, self.queue = local.bus, local.claims, local.queue
         self._mysql = self.db.engine.dialect.name == "mysql"
         self._halt = threading.Event()
+        self._unclaimed: dict[int, datetime] = {}  # running session -> first pass that found no claim
 
     def _locked(self, stmt):
         return stmt.with_for_update(skip_locked=True) if self._mysql else stmt
@@ -231,13 +237,18 @@ class Scheduler:
 
     # -- dead workers ---------------------------------------------------------------------------------
     def recover_lost(self, now: datetime) -> int:
+        """Running sessions whose claim this scheduler has found missing for a claim TTL or more:
+        queued again (or failed after max_attempts; ended if they were stopping)."""
         recovered = 0
+        grace = timedelta(seconds=self.settings.claim_ttl_s)
         with self.db.sessions() as s:
             rows = s.scalars(self._locked(select(LiveSession).where(LiveSession.status.in_(RUNNING_STATUSES)))).all()
             held = self.claims.owners([r.id for r in rows])
+            unclaimed = {r.id: self._unclaimed.get(r.id, now) for r in rows if held.get(r.id) is None}
             for live in rows:
-                if held.get(live.id) is not None:
+                if live.id not in unclaimed or now - unclaimed[live.id] < grace:
                     continue
+                del unclaimed[live.id]
                 worker = live.worker or "?"
                 if live.status == SessionStatus.STOPPING:
                     live.status, live.ended_at = SessionStatus.ENDED, now
@@ -254,4 +265,5 @@ class Scheduler:
                     log.warning("session %s: %s", live.id, live.last_error)
                 recovered += 1
             s.commit()
+        self._unclaimed = unclaimed
         return recovered

@@ -2,9 +2,11 @@
 every live of the worker shares the loaded lipsync engine and avatars (one model in GPU memory).
 
 A live is claimed in Redis before anything else (a task delivered twice never runs twice), renewed
-every second (the scheduler's sign of life), and its script position is written to the database
-every few seconds, so that another worker resumes near where this one stopped. SIGTERM stops the
-worker's lives cleanly and hands them back to the queue.
+every second (the scheduler's sign of life) and taken back if Redis lost it (a live is stopped
+only when another worker holds its claim, or the scheduler gave it away: its row names another
+worker or none), and its script position is written to the database every few seconds, so that
+another worker resumes near where this one stopped. SIGTERM stops the worker's lives cleanly and
+hands them back to the queue.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from sqlalchemy import update
 
 from db.database import Database
 from db.models import Avatar as AvatarRow
-from db.models import Comment, LiveSession, Room, Script, SessionStatus, Voice
-from scheduler.claims import RedisClaims
+from db.models import RUNNING_STATUSES, Comment, LiveSession, Room, Script, SessionStatus, Voice
+from scheduler.claims import RedisClaims, Renewal
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
 from streamer.build import LiveSpec, PushTo, Resources, build_live
@@ -72,6 +74,7 @@ class LiveRunner:
     def __init__(self, ctx: WorkerContext, session_id: int):
         self.ctx, self.id = ctx, session_id
         self._db_jobs: queue.Queue = queue.Queue()
+        self.orphaned = False  # its row was deleted while it ran
 
     def run(self) -> str:
         ctx = self.ctx
@@ -140,21 +143,29 @@ class LiveRunner:
             s.execute(update(LiveSession).where(LiveSession.id == self.id).values(**values))
             s.commit()
 
-    def _save(self, live: Live, first: bool = False) -> None:
-        """Write the script position (and, the first time, that the live is on), and the replies."""
+    def _save(self, live: Live, first: bool = False) -> bool:
+        """Write the script position (and, the first time, that the live is on), and the replies;
+        False, writing nothing, if the row no longer names this worker (the scheduler gave the
+        live away, taking this worker for dead) or is gone (deleted by hand: nobody could stop
+        the live any more)."""
         with self.ctx.db.sessions() as s:
             row = s.get(LiveSession, self.id)
-            if row is not None:
-                row.position = live.resume_position().as_dict()
-                if first and row.status == SessionStatus.STARTING:
-                    row.status = SessionStatus.LIVE
-                if first and row.started_at is None:
-                    row.started_at = utcnow()
+            if row is None:
+                self.orphaned = True
+                return False
+            if row.worker != self.ctx.name or row.status not in RUNNING_STATUSES:
+                return False
+            row.position = live.resume_position().as_dict()
+            if first and row.status == SessionStatus.STARTING:
+                row.status = SessionStatus.LIVE
+            if first and row.started_at is None:
+                row.started_at = utcnow()
             while not self._db_jobs.empty():
                 comment_id, text = self._db_jobs.get_nowait()
                 s.execute(update(Comment).where(Comment.id == comment_id, Comment.session_id == self.id)
                           .values(reply=text))
             s.commit()
+        return True
 
     # -- building the live ------------------------------------------------------------------------------
     def _build(self, row: dict) -> Live:
@@ -168,7 +179,7 @@ class LiveRunner:
                 script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
                 output=PushTo(url, connect_for=CONNECT_FOR_S), id=str(self.id),
                 voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
-                policy=RoomPolicy.from_settings(room.settings),
+                policy=RoomPolicy.from_settings(room.settings, room.platform),
                 start=Position(**{k: int(v) for k, v in row["position"].items()
                                   if k in ("round", "segment", "sentence")}))
             live = build_live(spec, ctx.resources, bus=ctx.bus, worker=ctx.name, on_event=self._on_event,
@@ -193,27 +204,36 @@ class LiveRunner:
         live.start()
         outcome = "ended"
         try:
-            self._save(live, first=True)
+            ours = self._save(live, first=True)
             next_save = time.monotonic() + SAVE_EVERY_S
             while not live.wait(0.25):
                 if self.lost.is_set():
                     log.error("session %s: lost its claim; another worker runs it now; stopping here", self.id)
                     outcome = "lost"
                     break
+                if not ours and self.orphaned:
+                    log.error("session %s: its row is gone from the database (deleted by hand?); a live nobody "
+                              "can see or stop any more is stopped here", self.id)
+                    outcome = "lost"
+                    break
+                if not ours:
+                    log.error("session %s: the scheduler gave it to another worker (this one did not renew its "
+                              "claim for too long); stopping here", self.id)
+                    outcome = "lost"
+                    break
                 if ctx.shutting_down.is_set():
                     outcome = "handed back"
                     break
                 if time.monotonic() >= next_save:
-                    self._save(live)
+                    ours = self._save(live)
                     next_save = time.monotonic() + SAVE_EVERY_S
         except Exception:  # noqa: BLE001 - a database hiccup is logged; the live goes on until it ends
             log.exception("session %s: worker loop failed; stopping the live", self.id)
             outcome = "error"
         live.stop()
         position = live.resume_position().as_dict()
-        if outcome == "lost":
-            return outcome
-        self._save(live)
+        if outcome == "lost" or not self._save(live):
+            return "lost"
         if outcome == "handed back":
             self._finish(SessionStatus.QUEUED, f"worker {ctx.name} shut down; handed back", position)
             log.info("session %s: handed back at %s", self.id, position)
@@ -227,7 +247,8 @@ class LiveRunner:
 
 class _ClaimKeeper(threading.Thread):
     """Renews a live's claim every third of its TTL from claim to release, whatever the live is
-    doing (loading, connecting, running); sets `lost` if another worker holds it now."""
+    doing (loading, connecting, running), and takes it back if Redis lost it; sets `lost` only if
+    another worker holds it now."""
 
     def __init__(self, ctx: WorkerContext, session_id: int, ttl: float):
         super().__init__(name=f"claim-{session_id}", daemon=True)
@@ -238,11 +259,15 @@ class _ClaimKeeper(threading.Thread):
     def run(self) -> None:
         while not self._halt.wait(self.ttl / 3):
             try:
-                if not self.ctx.claims.renew(self.session_id, self.ctx.name, self.ttl):
-                    self.lost.set()
-                    return
+                renewal = self.ctx.claims.renew(self.session_id, self.ctx.name, self.ttl)
             except redis.RedisError as e:  # Redis away: the claim may lapse; the next renew tells
                 log.warning("session %s: cannot renew the claim: %s", self.session_id, e)
+                continue
+            if renewal == Renewal.LOST:
+                self.lost.set()
+                return
+            if renewal == Renewal.RETAKEN:
+                log.warning("session %s: its claim was gone (Redis lost its data?); taken back", self.session_id)
 
     def stop(self) -> None:
         self._halt.set()

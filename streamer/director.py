@@ -4,6 +4,11 @@ The speaker pulls one item at a time with next(), so nothing is decided before i
 comment is answered right after the sentence being synthesized. Control (comment, say, interrupt,
 pause, resume) comes from another thread; an interrupt rewinds the script to the sentence that
 was cut and drops every pending reply, atomically with the generation bump.
+
+A reply injected for a command (its id on the control stream) is that command's errand: the
+director reports `command` (state "done") once the reply's last sentence has been on air (OnAir
+calls aired()), or (state "cancelled") when an interrupt dropped it. Until then the command is
+owed, and a live restarted elsewhere carries it out again (streamer.control.ledger).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from streamer.pipeline.generation import Generation
 from streamer.frames import Utterance
@@ -78,11 +83,21 @@ class Lines:
         return " ".join(self._said)
 
 
+@dataclass(eq=False)
+class _Errand:
+    """The speech a command asked for: open until every sentence of `reply` has been on air."""
+
+    command: str
+    reply: object
+    unaired: set[int] = field(default_factory=set)  # utterances handed out and not yet heard to their end
+    handed_all: bool = False  # the reply has no sentence left
+
+
 class Director:
     """Hands the speaker Utterance / Pause / Action items, then END when the script is over.
 
-    Thread use: next() from the speaker thread only; inject(), cut(), pause() and resume() from
-    any thread. `position` is the script item most recently handed out.
+    Thread use: next() from the speaker thread only; aired() from the encoder's; inject(), cut(),
+    pause() and resume() from any thread. `position` is the script item most recently handed out.
     """
 
     def __init__(self, script: Script, gen: Generation, on_event: Callable[..., None],
@@ -95,34 +110,51 @@ class Director:
         self._sentences = [split_sentences(s.text) if s.kind == "say" else [] for s in script.segments]
         self._cursor: Position | None = self._resolve(start)
         self._agenda: deque = deque()  # Reply-like objects, spoken before the script
+        self._errands: dict[int, _Errand] = {}  # id(reply) -> the command it carries out, until done
         self._paused = False
         self._hold_until = 0.0
         self._cv = threading.Condition()
 
     # -- control (any thread) -------------------------------------------------------------------
-    def inject(self, reply, front: bool = False) -> None:
-        """Queue a reply (anything with next_sentence/cancel/text) to speak before the script."""
+    def inject(self, reply, front: bool = False, command: str | None = None) -> None:
+        """Queue a reply (anything with next_sentence/cancel/text) to speak before the script;
+        `command`: the id of the command it carries out (reported done once it has been on air)."""
         with self._cv:
             (self._agenda.appendleft if front else self._agenda.append)(reply)
+            self._open(reply, command)
             self._cv.notify_all()
 
-    def cut(self, resume_at: Position | None, hold: float, at: float | None = None, then=None) -> int:
+    def cut(self, resume_at: Position | None, hold: float, at: float | None = None, then=None,
+            command: str | None = None) -> int:
         """Interrupt: new generation, pending replies cancelled, script rewound to `resume_at`,
         and the script held for `hold` seconds (replies and say injected later still go first).
-        `then`, if given, is the reply to speak first (queued in the same step)."""
+        `then`, if given, is the reply to speak first (queued in the same step), carrying out
+        `command`. Every open errand ends "cancelled": what it had not said is dropped."""
         with self._cv:
             gen = self.gen.bump(at)
             for reply in self._agenda:
                 reply.cancel()
                 self._reply_done(reply, cut=True)
             self._agenda.clear()
+            for errand in list(self._errands.values()):
+                self._close(errand, "cancelled")
             if resume_at is not None:
                 self._cursor = self._resolve(resume_at)
             self._hold_until = time.monotonic() + hold
             if then is not None:
                 self._agenda.append(then)
+                self._open(then, command)
             self._cv.notify_all()
             return gen
+
+    def aired(self, utterance_id: int) -> None:
+        """Utterance `utterance_id`, and every one handed out before it, is over on air (called by
+        OnAir when a sentence has been heard to its end): a command whose reply has no sentence
+        left and none still to air is done."""
+        with self._cv:
+            for errand in list(self._errands.values()):
+                errand.unaired = {u for u in errand.unaired if u > utterance_id}
+                self._close_if_over(errand)
 
     def pause(self) -> None:
         with self._cv:
@@ -164,12 +196,19 @@ class Director:
             with self._cv:
                 if not self._agenda or self._agenda[0] is not reply:
                     continue  # cut meanwhile: what it said is stale
+                errand = self._errands.get(id(reply))
                 if sentence is None:
                     self._agenda.popleft()
                     self._reply_done(reply, cut=False)
+                    if errand is not None:
+                        errand.handed_all = True
+                        self._close_if_over(errand)
                     continue
-            return Utterance(sentence, None, gen=gen, source=getattr(reply, "source", "say"),
-                             reply_to=getattr(reply, "comment_id", None))
+                u = Utterance(sentence, None, gen=gen, source=getattr(reply, "source", "say"),
+                              reply_to=getattr(reply, "comment_id", None))
+                if errand is not None:
+                    errand.unaired.add(u.id)
+            return u
 
     def _script_item(self, gen: int):
         pos = self._cursor
@@ -183,6 +222,19 @@ class Director:
         if seg.kind == "pause":
             return Pause(seg.ms, gen, pos)
         return Action(seg.name, gen, pos)
+
+    # -- errands (call with the lock held) ---------------------------------------------------------
+    def _open(self, reply, command: str | None) -> None:
+        if command is not None:
+            self._errands[id(reply)] = _Errand(command, reply)
+
+    def _close_if_over(self, errand: _Errand) -> None:
+        if errand.handed_all and not errand.unaired:
+            self._close(errand, "done")
+
+    def _close(self, errand: _Errand, state: str) -> None:
+        if self._errands.pop(id(errand.reply), None) is not None:
+            self.on_event("command", command_id=errand.command, state=state)
 
     def _reply_done(self, reply, cut: bool) -> None:
         if getattr(reply, "comment_id", None) is None and reply.source == "say":

@@ -86,7 +86,7 @@ class Live:
     """Runs one live until the script ends, `duration` seconds of media are out, or stop().
 
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
-    Events (utterance, reply, action, interrupt, cut, error, output, state) go to
+    Events (utterance, reply, command, action, interrupt, cut, error, output, state) go to
     `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 
@@ -166,14 +166,17 @@ class Live:
         return self._done.wait(timeout)
 
     # -- control (any thread) --------------------------------------------------------------------
-    def interrupt(self, at: float | None = None, hold: float | None = None, then=None) -> None:
+    def interrupt(self, at: float | None = None, hold: float | None = None, then=None,
+                  command_id: str | None = None) -> None:
         """Cut the host off now: pending speech and replies are dropped, queued frames turn idle at
         the encoder, and the script goes on from the cut sentence after `hold` seconds (the room's
         interrupt gap by default) unless a reply or say comes first. `at`: when the command arrived
-        (time.time()), for the latency measurement. `then`: a reply to speak first."""
+        (time.time()), for the latency measurement. `then`: a reply to speak first, carrying out
+        command `command_id`."""
         with self.on_air.lock:
             resume = self.on_air.resume_position()
-            self.director.cut(resume, self.parts.policy.interrupt_gap_s if hold is None else hold, at, then)
+            self.director.cut(resume, self.parts.policy.interrupt_gap_s if hold is None else hold, at, then,
+                              command_id)
             self.on_air.rewind(resume)
         self.speaker.cut()
         self.pipes["audio"].drain()  # stale already; this frees the speaker at once
@@ -181,22 +184,22 @@ class Live:
         self._event("interrupt", resume=resume.as_dict())
 
     def comment(self, text: str, user: str = "", comment_id: int | None = None, interrupt: bool = False,
-                at: float | None = None) -> None:
+                at: float | None = None, command_id: str | None = None) -> None:
         """A viewer's comment: answered after the current sentence, or at once if `interrupt` (or the
         room answers immediately). The reply starts generating now either way."""
         reply = self.parts.replier.reply(text, user, comment_id, self.parts.policy.persona)
         if interrupt or self.parts.policy.answer_immediately:
-            self.interrupt(at, hold=0.0, then=reply)
+            self.interrupt(at, hold=0.0, then=reply, command_id=command_id)
         else:
-            self.director.inject(reply)
+            self.director.inject(reply, command=command_id)
 
-    def say(self, text: str, interrupt: bool = False, at: float | None = None) -> None:
+    def say(self, text: str, interrupt: bool = False, at: float | None = None, command_id: str | None = None) -> None:
         """Say `text` after the current sentence, or now if `interrupt`."""
         lines = Lines(text)
         if interrupt:
-            self.interrupt(at, hold=0.0, then=lines)
+            self.interrupt(at, hold=0.0, then=lines, command_id=command_id)
         else:
-            self.director.inject(lines)
+            self.director.inject(lines, command=command_id)
 
     def action(self, name: str, loop: bool | None = None) -> None:
         """Play the avatar's action clip `name` from the next video frame."""
@@ -211,8 +214,13 @@ class Live:
         self.director.resume()
         self._event("paused", paused=False)
 
-    def apply(self, command: dict, at: float | None = None) -> None:
-        """Apply one control command {"type": ..., ...} as the bus and the demo's stdin carry them."""
+    def apply(self, command: dict, at: float | None = None, command_id: str | None = None) -> None:
+        """Apply one control command {"type": ..., ...} as the bus and the demo's stdin carry them.
+
+        With a `command_id` (its id on the control stream) the live reports one `command` event
+        {command_id, state} once the command is carried out: say and comment when their speech has
+        been on air ("done") or an interrupt dropped it ("cancelled"), the others at once ("done").
+        A refused command (CommandError) reports nothing."""
         kind = command.get("type") if isinstance(command, dict) else None
         text = command.get("text") if isinstance(command, dict) else None
         if kind in ("comment", "say"):
@@ -222,9 +230,10 @@ class Live:
                 comment_id = command.get("comment_id")
                 self.comment(text, str(command.get("user") or ""),
                              comment_id if isinstance(comment_id, int) else None,
-                             bool(command.get("interrupt", False)), at)
+                             bool(command.get("interrupt", False)), at, command_id)
             else:
-                self.say(text, bool(command.get("interrupt", False)), at)
+                self.say(text, bool(command.get("interrupt", False)), at, command_id)
+            return
         elif kind == "interrupt":
             self.interrupt(at)
         elif kind == "action":
@@ -241,6 +250,8 @@ class Live:
             self.request_stop()
         else:
             raise CommandError(f"unknown command type {kind!r}")
+        if command_id is not None:
+            self._event("command", command_id=command_id, state="done")
 
     # -- status and events --------------------------------------------------------------------
     def resume_position(self) -> Position:

@@ -17,7 +17,8 @@ from streamer.settings import SettingsError
 @dataclass(frozen=True)
 class RoomPolicy:
     """`answer_immediately`: every comment cuts the host off. `interrupt_gap_s`: silence after a
-    bare interrupt before the script goes on. `speech_during_action`: "wait" or "interrupt"."""
+    bare interrupt before the script goes on. `speech_during_action`: "wait" or "interrupt".
+    `language`: of the built-in default reply and fallback line ("en" or "zh")."""
 
     persona: str = ""
     answer_immediately: bool = False
@@ -27,6 +28,7 @@ class RoomPolicy:
     default_reply: str | None = None
     fallback_line: str | None = None
     max_reply_chars: int | None = None
+    language: str = "en"  # of the built-in replies: "en" or "zh"
 
     def __post_init__(self) -> None:
         if self.speech_during_action not in ("wait", "interrupt"):
@@ -36,7 +38,8 @@ class RoomPolicy:
             raise SettingsError(f"interrupt_gap_s must be in 0..60 seconds, not {self.interrupt_gap_s}")
 
     @classmethod
-    def from_settings(cls, data: dict[str, Any] | None) -> "RoomPolicy":
+    def from_settings(cls, data: dict[str, Any] | None, platform: str | None = None) -> "RoomPolicy":
+        """The policy of a room's settings; a `language` of "auto" or none is the platform's."""
         data = data or {}
         try:
             gap = data.get("interrupt_gap_ms")
@@ -47,7 +50,8 @@ class RoomPolicy:
                        keyword_replies={str(k): str(v) for k, v in (data.get("keyword_replies") or {}).items()},
                        default_reply=data.get("default_reply") or None,
                        fallback_line=data.get("fallback_line") or None,
-                       max_reply_chars=data.get("max_reply_chars") or None)
+                       max_reply_chars=data.get("max_reply_chars") or None,
+                       language=room_language(data.get("language"), platform))
         except (TypeError, ValueError, AttributeError) as e:
             raise SettingsError(f"bad room settings: {e}") from None
 
@@ -55,9 +59,24 @@ class RoomPolicy:
         """The ReplyRules of this room (keyword replies, default reply, fallback line, length)."""
         from streamer.llm import ReplyRules  # ~0.1 s: loaded only when a live needs the rules
 
-        given = {"keyword_replies": self.keyword_replies, "default_reply": self.default_reply,
-                 "fallback_line": self.fallback_line, "max_reply_chars": self.max_reply_chars}
+        from streamer.llm.reply import BUILT_IN
+
+        reply, fallback = BUILT_IN.get(self.language, BUILT_IN["en"])
+        given = {"keyword_replies": self.keyword_replies, "default_reply": self.default_reply or reply,
+                 "fallback_line": self.fallback_line or fallback, "max_reply_chars": self.max_reply_chars}
         return ReplyRules(**{k: v for k, v in given.items() if v is not None})
+
+
+CHINESE_PLATFORMS = ("douyin", "bilibili", "kuaishou")
+
+
+def room_language(language: Any, platform: str | None) -> str:
+    """ "zh" or "en": the room's own choice, else Chinese on the Chinese platforms."""
+    if language in ("zh", "en"):
+        return language
+    if language not in (None, "", "auto"):
+        raise SettingsError(f"language must be 'auto', 'zh' or 'en', not {language!r}")
+    return "zh" if platform in CHINESE_PLATFORMS else "en"
 
 
 def load_room(path: str | Path) -> RoomPolicy:
@@ -68,4 +87,4 @@ def load_room(path: str | Path) -> RoomPolicy:
         raise SettingsError(f"cannot read room file {path}: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"room file {path} must hold a mapping of settings")
-    return RoomPolicy.from_settings(data.get("settings", data))
+    return RoomPolicy.from_settings(data.get("settings", data), data.get("platform"))

@@ -23,8 +23,8 @@ from werkzeug.utils import secure_filename
 from backend import audit
 from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
-from backend.errors import ApiError
-from backend.resources.usage import delete_unless_used
+from backend.errors import REASONS, ApiError
+from backend.resources.usage import delete_or_archive
 from backend.settings import ApiSettings
 from db.database import Database
 from db.models import Avatar
@@ -32,6 +32,7 @@ from streamer.avatar.actions import list_actions
 from streamer.avatar.default import ensure_default_avatar
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import IMAGE_EXTS, prepare_avatar
+from streamer.avatar.probe import SourceLimits, SourceTooLarge, check_source
 from streamer.avatar.store import check_id
 
 log = logging.getLogger("livehost.api")
@@ -106,7 +107,7 @@ def _form_file():
 @route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[AvatarOut])
 def list_avatars(query: PageQuery):
     """All avatars, with their preparation status."""
-    return paginate(db(), select(Avatar).order_by(Avatar.id), query, AvatarOut.of)
+    return paginate(db(), select(Avatar).where(Avatar.archived_at.is_(None)).order_by(Avatar.id), query, AvatarOut.of)
 
 
 @route(bp, "GET", "/<int:avatar_id>", roles=ANYONE, response=AvatarOut)
@@ -123,7 +124,9 @@ def avatar_thumbnail(avatar_id: int):
     path = current_app.config["LIVEHOST"].avatars_dir / avatar.slug / "frames" / "000000.jpg"
     if avatar.status != "ready" or not path.is_file():
         raise ApiError(404, "not_found", f"avatar {avatar_id} has no thumbnail yet (status: {avatar.status})")
-    return send_file(path, mimetype="image/jpeg", max_age=300)
+    response = send_file(path, mimetype="image/jpeg", max_age=300)
+    response.headers["Cache-Control"] = "private, max-age=300"  # for signed-in users only: no shared cache
+    return response
 
 
 @route(bp, "POST", "", roles=OPERATE, multipart=True, response=AvatarOut, status=201,
@@ -153,6 +156,16 @@ def upload_avatar():
     if path.stat().st_size == 0:
         shutil.rmtree(path.parent, ignore_errors=True)
         raise ApiError(422, "invalid", "file is empty", {"file": "file is empty"})
+    try:
+        check_source(path, source_limits(settings))  # from the header: nothing is decoded here
+    except SourceTooLarge as e:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        mp = e.limits.max_pixels / 1e6
+        params = {"file": Path(upload.filename).name, "width": e.size[0], "height": e.size[1],
+                  "max_side": e.limits.max_side, "megapixels": int(mp) if mp.is_integer() else round(mp, 1)}
+        message = REASONS["source_too_large"].format(**params)
+        raise ApiError(422, "invalid", message, {"file": message},
+                       field_reasons={"file": {"reason": "source_too_large", "params": params}}) from None
     avatar = Avatar(slug=slug, name=name, status="preparing", progress=0.0, source=relative.as_posix())
     s.add(avatar)
     try:
@@ -181,8 +194,8 @@ def add_default_avatar():
     if avatar is None:
         avatar = Avatar(slug=DEFAULT_SLUG, name="Default (astronaut)", source="skimage.data.astronaut")
         s.add(avatar)
-    changed = avatar.id is None or (avatar.status, avatar.progress) != ("ready", 1.0)
-    avatar.status, avatar.progress, avatar.error = "ready", 1.0, None
+    changed = avatar.id is None or (avatar.status, avatar.progress) != ("ready", 1.0) or avatar.archived_at
+    avatar.status, avatar.progress, avatar.error, avatar.archived_at = "ready", 1.0, None, None
     avatar.frames = _frame_count(folder)
     try:
         if changed:
@@ -203,11 +216,10 @@ def delete_avatar(avatar_id: int):
     avatar = get_or_404(s, Avatar, avatar_id, "avatar")
     job = current_app.extensions.get("livehost.avatar_jobs", {}).get(avatar.id)
     if job is not None and job.is_alive():
-        raise ApiError(409, "conflict", f"avatar {avatar.id} is still being prepared "
-                                        f"({avatar.progress:.0%}); delete it when it is ready or failed")
+        raise ApiError.because(409, "conflict", "avatar_preparing", id=avatar.id)
     audit.record("avatar.delete", f"avatar:{avatar.id}", name=avatar.name, slug=avatar.slug)
     slug, source = avatar.slug, avatar.source
-    delete_unless_used(s, avatar, "avatar", "avatar_id")
+    delete_or_archive(s, avatar, "avatar", "avatar_id")
     if slug != DEFAULT_SLUG:  # the default folder is shared with the demo; it is rebuilt cheaply anyway
         shutil.rmtree(settings.avatars_dir / slug, ignore_errors=True)
     if source.startswith("uploads/"):
@@ -239,7 +251,8 @@ def _prepare(database: Database, settings: ApiSettings, avatar_id: int, slug: st
             _set(database, avatar_id, progress=min(0.99, done / max(total, 1)))
 
     try:
-        folder = prepare_avatar(source, slug, settings.avatars_dir, progress=progress)
+        folder = prepare_avatar(source, slug, settings.avatars_dir, progress=progress,
+                                limits=source_limits(settings))
         frames = _frame_count(folder)
         if not _set(database, avatar_id, status="ready", progress=1.0, error=None, frames=frames):
             log.info("avatar %d was deleted while being prepared; removing %s", avatar_id, folder)
@@ -256,6 +269,10 @@ def _prepare(database: Database, settings: ApiSettings, avatar_id: int, slug: st
              error="preparation failed unexpectedly; see the server log")
     finally:
         jobs.pop(avatar_id, None)
+
+
+def source_limits(settings: ApiSettings) -> SourceLimits:
+    return SourceLimits(max_side=settings.max_source_side, max_pixels=settings.max_source_pixels)
 
 
 def _set(database: Database, avatar_id: int, **values) -> bool:

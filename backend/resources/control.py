@@ -74,8 +74,7 @@ def controllable(s, session_id: int, lock: bool = False) -> LiveSession:
     if live is None:
         raise not_found("session", session_id)
     if live.status in TERMINAL_STATUSES:
-        how = " (failed)" if live.status == SessionStatus.FAILED else ""
-        raise ApiError(409, "conflict", f"session {session_id} has ended{how}; it takes no more commands")
+        raise ApiError.because(409, "conflict", "session_ended", session=session_id, status=live.status)
     return live
 
 
@@ -90,7 +89,8 @@ def send(s, live: LiveSession, kind: str, audit_detail: dict[str, Any] | None = 
         s.rollback()
         log.warning("session %s: %s command from %s not sent: %s", session_id, kind, who, e)
         raise ApiError(503, "unavailable",
-                       f"the control bus (Redis) is unreachable; the {kind} command was not sent, try again") from None
+                       f"the control bus (Redis) is unreachable; the {kind} command was not sent, try again",
+                       reason="redis_unavailable", params={}) from None
     audit.record(f"session.{kind}", f"session:{live.id}", command_id=command_id,
                  **(fields if audit_detail is None else audit_detail))
     s.commit()
@@ -164,7 +164,11 @@ def resume(session_id: int):
 def stop(session_id: int):
     """End the live: 'stopping' until the worker confirms, or 'ended' at once if still queued."""
     s = db()
-    live = controllable(s, session_id, lock=True)
+    return stop_live(s, controllable(s, session_id, lock=True))
+
+
+def stop_live(s, live: LiveSession) -> tuple[dict, int]:
+    """Ask the live (row-locked, not over) to stop; a queued one ends at once."""
     before = live.status
     if live.status == SessionStatus.QUEUED:
         live.status, live.ended_at = SessionStatus.ENDED, datetime.now(timezone.utc)

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
-from backend.api import MAX_ID
+from backend.api import INT_MAX, INT_MIN, MAX_ID
 
 bp = Blueprint("openapi", __name__)
 
@@ -21,14 +22,44 @@ ERROR_SCHEMA = {
 }
 
 
+_KEPT = r"[^\s\x1c-\x1f\x85]"  # a character str.strip() keeps (ECMA's \s lacks \x1c-\x1f and \x85)
+
+
+class RequestSchema(GenerateJsonSchema):
+    """The JSON Schema of a request model, with what backend.api.Model adds: every integer in
+    INT_MIN..INT_MAX; and a string with a least length, which is checked once stripped, says it
+    neither begins nor ends with a space, so that its length is the one checked."""
+
+    def int_schema(self, schema) -> dict[str, Any]:
+        out = super().int_schema(schema)
+        out["minimum"] = max(out.get("minimum", INT_MIN), INT_MIN)
+        out["maximum"] = min(out.get("maximum", INT_MAX), INT_MAX)
+        return out
+
+    def str_schema(self, schema) -> dict[str, Any]:
+        out = super().str_schema(schema)
+        if out.get("minLength", 0) > 0 and "pattern" not in out and schema.get("strip_whitespace") is not False:
+            out["pattern"] = rf"^{_KEPT}([\s\S]*{_KEPT})?$"
+        return out
+
+    def dict_schema(self, schema) -> dict[str, Any]:
+        out = super().dict_schema(schema)
+        patterns = out.pop("patternProperties", None)
+        if patterns:  # pydantic's way to give the keys a pattern lets other keys hold anything
+            ((pattern, values),) = patterns.items()
+            out["additionalProperties"] = values
+            out["propertyNames"] = {**out.get("propertyNames", {}), "pattern": pattern}
+        return out
+
+
 def build(app: Flask) -> dict:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
-    def ref(model: Any) -> dict:
+    def ref(model: Any, generator: type[GenerateJsonSchema] = GenerateJsonSchema) -> dict:
         if typing.get_origin(model) is list:
-            return {"type": "array", "items": ref(typing.get_args(model)[0])}
+            return {"type": "array", "items": ref(typing.get_args(model)[0], generator)}
         if isinstance(model, type) and issubclass(model, BaseModel):
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}", schema_generator=generator)
             for name, sub in schema.pop("$defs", {}).items():
                 schemas[name] = sub
             name = model.__name__.replace("[", "_").replace("]", "").replace(",", "_")
@@ -48,18 +79,19 @@ def build(app: Flask) -> dict:
         params = [{"name": arg, "in": "path", "required": True, "schema": _path_schema(rule._converters[arg])}
                   for arg in rule.arguments]
         if op.query is not None:
-            qs = op.query.model_json_schema()
+            qs = op.query.model_json_schema(schema_generator=RequestSchema)
             for name, prop in qs.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in qs.get("required", []),
                                "schema": prop})
         if params:
             entry["parameters"] = params
         if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+            entry["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": ref(op.body, RequestSchema)}}}
         if op.multipart:
             entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file", "name"],
-                "properties": {"file": {"type": "string", "format": "binary"},
+                "properties": {"file": {"type": "string", "format": "binary", "description": _source_rule(app)},
                                "name": {"type": "string", "maxLength": 100}}}}}}
         ok: dict[str, Any] = {"description": "OK"}
         if op.stream:
@@ -75,7 +107,8 @@ def build(app: Flask) -> dict:
             errors["415"] = "not multipart/form-data" if op.multipart else "not a JSON body"
         if op.roles is not None:
             entry["security"] = [{"bearer": []}]
-            errors.update({"401": "not signed in", "403": "role not allowed"})
+            errors.update({"401": "no valid refresh token" if op.refresh else "not signed in",
+                           "403": "role not allowed"})
             if op.method in ("POST", "PUT", "PATCH", "DELETE"):
                 errors["409"] = "conflicts with the current state (a taken name, a row in use, a live's state)"
         if rule.arguments:
@@ -93,6 +126,12 @@ def build(app: Flask) -> dict:
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
+
+
+def _source_rule(app: Flask) -> str:
+    settings = app.config["LIVEHOST"]
+    return (f"a portrait picture or a short video, at most {settings.max_source_side} pixels a side and "
+            f"{settings.max_source_pixels / 1e6:g} megapixels (read from its header); larger ones are refused (422)")
 
 
 def _path_schema(converter) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
-from backend.errors import ApiError
+from backend.errors import REASONS, ApiError, invalid_value
+from backend.resources.control import stop_live
+from backend.resources.usage import delete_or_archive
 from db import secrets
 from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Room
 
@@ -28,15 +30,26 @@ def check_server_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValueError("server_url is not a valid URL") from None
+        raise invalid_value("url_invalid") from None
     if parts.scheme not in ("rtmp", "rtmps"):
-        raise ValueError("server_url must start with rtmp:// or rtmps://")
+        raise invalid_value("url_scheme")
     if not parts.hostname:
-        raise ValueError("server_url has no host")
+        raise invalid_value("url_no_host")
     if parts.query or parts.fragment or any(c.isspace() for c in url):
-        raise ValueError("server_url must be a plain rtmp:// URL without spaces, ? or #")
+        raise invalid_value("url_plain")
     return url.rstrip("/")
 
+
+def check_stream_key(key: str) -> str:
+    if any(c.isspace() or ord(c) < 32 for c in key):
+        raise invalid_value("stream_key_chars")
+    return key
+
+
+# what the OpenAPI document says of a push URL: fewer than check_server_url takes (no IPv6 host, no
+# upper-case scheme), so that every URL the document allows is taken
+RTMP_URL_DOC = {"pattern": r"^rtmps?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$"}
+STREAM_KEY_DOC = {"pattern": r"^[^\s\x00-\x1f\x85]*$"}  # check_stream_key's rule (ECMA's \s lacks \x85)
 
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 Reply = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -62,6 +75,8 @@ class RoomSettings(Model):
                                description="said when the LLM fails or times out; '' for the built-in one")
     max_reply_chars: StrictInt = Field(
         300, ge=20, le=2000, description="a reply is cut at the last sentence end within this many characters")
+    language: Literal["auto", "zh", "en"] = Field(
+        "auto", description="language of the built-in replies; 'auto': Chinese on Douyin, Bilibili and Kuaishou")
 
 
 DEFAULT_SETTINGS = RoomSettings().model_dump()
@@ -70,29 +85,25 @@ DEFAULT_SETTINGS = RoomSettings().model_dump()
 class RoomIn(Model):
     name: str = Field(min_length=1, max_length=100)
     platform: Platform
-    server_url: str = Field(max_length=500, description="rtmp:// or rtmps:// push server, without the key")
-    stream_key: str = Field("", max_length=500, description="secret; write-only")
+    server_url: str = Field(max_length=500, json_schema_extra=RTMP_URL_DOC,
+                            description="rtmp:// or rtmps:// push server, without the key")
+    stream_key: str = Field("", max_length=500, json_schema_extra=STREAM_KEY_DOC, description="secret; write-only")
     settings: RoomSettings = Field(default_factory=RoomSettings)
 
     _url = field_validator("server_url")(lambda cls, v: check_server_url(v))
 
-    @field_validator("stream_key")
-    @classmethod
-    def _key(cls, v: str) -> str:
-        if any(c.isspace() or ord(c) < 32 for c in v):
-            raise ValueError("stream_key must not contain spaces or control characters")
-        return v
+    _key = field_validator("stream_key")(lambda cls, v: check_stream_key(v))
 
 
 class RoomPatch(Model):
     name: str | None = Field(None, min_length=1, max_length=100)
     platform: Platform | None = None
-    server_url: str | None = Field(None, max_length=500)
-    stream_key: str | None = Field(None, max_length=500)
+    server_url: str | None = Field(None, max_length=500, json_schema_extra=RTMP_URL_DOC)
+    stream_key: str | None = Field(None, max_length=500, json_schema_extra=STREAM_KEY_DOC)
     settings: RoomSettings | None = None
 
     _url = field_validator("server_url")(lambda cls, v: v if v is None else check_server_url(v))
-    _key = field_validator("stream_key")(lambda cls, v: v if v is None else RoomIn._key(v))
+    _key = field_validator("stream_key")(lambda cls, v: v if v is None else check_stream_key(v))
 
 
 class RoomOut(Out):
@@ -125,7 +136,7 @@ def _set_key(room: Room, key: str) -> None:
 @route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[RoomOut])
 def list_rooms(query: PageQuery):
     """All rooms (stream keys masked)."""
-    return paginate(db(), select(Room).order_by(Room.id), query, RoomOut.of)
+    return paginate(db(), select(Room).where(Room.archived_at.is_(None)).order_by(Room.id), query, RoomOut.of)
 
 
 @route(bp, "POST", "", roles=OPERATE, body=RoomIn, response=RoomOut, status=201)
@@ -166,18 +177,47 @@ def change_room(room_id: int, body: RoomPatch):
     return RoomOut.of(room)
 
 
-@route(bp, "DELETE", "/<int:room_id>", roles=OPERATE)
+@route(bp, "DELETE", "/<int:room_id>", roles=OPERATE, errors={409: "a live or a schedule uses the room"})
 def delete_room(room_id: int):
-    """Delete a room and its schedules."""
+    """Delete a room: 409 while a live that is not over or a schedule uses it; a room that past
+    lives went to is archived instead (gone from the list, its lives' history kept)."""
     s = db()
     room = get_or_404(s, Room, room_id, "room")
     audit.record("room.delete", f"room:{room.id}", name=room.name)
-    s.delete(room)
+    delete_or_archive(s, room, "room", "room_id")
+
+
+class StoppedOut(Out):
+    stopped: list[int] = Field(description="the lives asked to stop (a queued one ends at once)")
+
+
+@route(bp, "POST", "/<int:room_id>/stop", roles=OPERATE, response=StoppedOut, status=202,
+       errors={503: "the control bus (Redis) is unreachable"})
+def stop_room(room_id: int):
+    """Stop every live of the room that is not over."""
+    s = db()
+    get_or_404(s, Room, room_id, "room")
+    lives = s.scalars(select(LiveSession).where(LiveSession.room_id == room_id,
+                                                LiveSession.status.in_(ACTIVE_STATUSES))
+                      .order_by(LiveSession.id).with_for_update()).all()
+    stopped = []
+    for live in lives:
+        stop_live(s, live)  # commits each
+        stopped.append(live.id)
     s.commit()
+    return StoppedOut(stopped=stopped)
 
 
 class TestPushIn(Model):
     seconds: float = Field(3.0, ge=1, le=10, description="how long to push the test card")
+    server_url: str | None = Field(None, max_length=500, json_schema_extra=RTMP_URL_DOC,
+                                   description="push here instead of the saved server URL "
+                                   "(the form's unsaved value)")
+    stream_key: str | None = Field(None, max_length=500, json_schema_extra=STREAM_KEY_DOC,
+                                   description="use this key instead of the saved one")
+
+    _url = field_validator("server_url")(lambda cls, v: v if v is None else check_server_url(v))
+    _key = field_validator("stream_key")(lambda cls, v: v if v is None else check_stream_key(v))
 
 
 class TestPushOut(Out):
@@ -186,28 +226,43 @@ class TestPushOut(Out):
     seconds: float = Field(description="media pushed")
     connect_ms: int | None = Field(description="until the RTMP server accepted the stream (null: it did not)")
     error: str | None = Field(description="why it failed: unreachable, refused or dropped (the key masked)")
+    reason: str | None = Field(None, description="the failure's stable name: rtmp_unreachable, rtmp_refused, "
+                               "rtmp_dropped or key_unreadable")
+    params: dict[str, Any] = Field(default_factory=dict, description="the failure's values (host, port, seconds)")
+    warnings: list[str] = Field(default_factory=list, description="no_stream_key: a platform room without a key")
 
 
 @route(bp, "POST", "/<int:room_id>/test-push", roles=OPERATE, body=TestPushIn, response=TestPushOut,
        errors={409: "the room is in use by a live"})
 def test_push_room(room_id: int, body: TestPushIn):
     """Push a few seconds of a test card (colour bars, a tone) to the room's RTMP URL with the
-    lives' encoder settings, to check the address and key before going live. Takes as long as
+    lives' encoder settings, to check the address and key before going live: the saved ones, or
+    the server_url and stream_key given (what a form holds before it is saved). Takes as long as
     the push; a push that fails is a result (ok false, with the reason), not an error."""
     s = db()
     room = get_or_404(s, Room, room_id, "room")
     busy = s.scalar(select(LiveSession.id).where(LiveSession.room_id == room.id,
                                                  LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
     if busy is not None:
-        raise ApiError(409, "room_busy", f"room {room.id} is in use by session {busy}: a test push would cut into it")
+        raise ApiError.because(409, "room_busy", "room_busy", room=room.id, session=busy)
     s.rollback()  # hold no transaction open during the push
+    server = body.server_url or room.server_url
     try:
-        url = room.push_url(_data_key())
+        key = body.stream_key if body.stream_key is not None else secrets.decrypt(room.stream_key_enc, _data_key())
     except ValueError as e:  # the stored key cannot be decrypted
-        out = TestPushOut(ok=False, url=f"{room.server_url}/***", seconds=0.0, connect_ms=None, error=str(e))
+        out = TestPushOut(ok=False, url=f"{server}/***", seconds=0.0, connect_ms=None, error=str(e),
+                          reason="key_unreadable")
     else:
-        out = _push_test_card(url, body.seconds)
-    audit.record("room.test_push", f"room:{room_id}", ok=out.ok, error=out.error)
+        url = f"{server}/{key}" if key else server
+        if len(urlsplit(url).path.strip("/").split("/")) < 2:  # rtmp://host/app: a stream with no name
+            out = TestPushOut(ok=False, url=url, seconds=0.0, connect_ms=None, reason="no_stream_name",
+                              error=REASONS["no_stream_name"])
+        else:
+            out = _push_test_card(url, body.seconds)
+        if not key and room.platform != "custom":
+            out.warnings.append("no_stream_key")
+    audit.record("room.test_push", f"room:{room_id}", ok=out.ok, error=out.error, url=out.url,
+                 unsaved=body.server_url is not None or body.stream_key is not None)
     s.commit()
     return out
 
@@ -222,5 +277,6 @@ def _push_test_card(url: str, seconds: float) -> TestPushOut:
     try:
         result = push_test_card(url, Settings.load(), seconds)
     except SinkError as e:
-        return TestPushOut(ok=False, url=mask_url(url), seconds=0.0, connect_ms=None, error=str(e))
+        return TestPushOut(ok=False, url=mask_url(url), seconds=0.0, connect_ms=None, error=str(e),
+                           reason=e.reason, params=e.params)
     return TestPushOut(ok=True, url=result.url, seconds=result.seconds, connect_ms=result.connect_ms, error=None)

@@ -166,8 +166,16 @@ def check_times(start: datetime, end: datetime, repeat: str) -> None:
 
 # --- database checks ----------------------------------------------------------------------------
 
-def invalid(field: str, message: str) -> ApiError:
-    return ApiError(422, "invalid", f"{field}: {message}", {field: message})
+def invalid(field: str, message: str, reason: str | None = None, **params) -> ApiError:
+    return ApiError(422, "invalid", f"{field}: {message}", {field: message},
+                    field_reasons={field: {"reason": reason, "params": params}} if reason else None)
+
+
+def check_not_over(end: datetime, repeat: str) -> None:
+    """422 for a one-off schedule that has already ended: it could never run."""
+    if repeat == "none" and end <= datetime.now(timezone.utc):
+        raise invalid("end_at", f"the schedule ends at {iso(end)}, which has already passed",
+                      "schedule_in_past", end=iso(end))
 
 
 def check_refs(s, room_id: int, script_id: int, avatar_id: int, voice_id: int) -> dict[str, Any]:
@@ -176,14 +184,16 @@ def check_refs(s, room_id: int, script_id: int, avatar_id: int, voice_id: int) -
     rows, missing = {}, {}
     wanted = (("room_id", Room, "room", room_id), ("script_id", Script, "script", script_id),
               ("avatar_id", Avatar, "avatar", avatar_id), ("voice_id", Voice, "voice", voice_id))
+    reasons = {}
     for field, model, what, ident in wanted:
         row = s.get(model, ident, with_for_update=model is Room)
-        if row is None:
+        if row is None or row.archived_at is not None:  # an archived row is kept for history only
             missing[field] = f"{what} {ident} does not exist"
+            reasons[field] = {"reason": "not_found", "params": {"what": what, "id": ident}}
         rows[field] = row
     if missing:
         field, message = next(iter(missing.items()))
-        raise ApiError(422, "invalid", f"{field}: {message}", missing)
+        raise ApiError(422, "invalid", f"{field}: {message}", missing, field_reasons=reasons)
     return rows
 
 
@@ -203,7 +213,10 @@ def check_overlap(s, sc: Schedule) -> None:
         if when is not None:
             raise ApiError(409, "conflict",
                            f"overlaps schedule {other.id} of room {sc.room_id} ({other.repeat}, "
-                           f"{iso(other.start_at)} to {iso(other.end_at)}): both would run at {iso(when)}")
+                           f"{iso(other.start_at)} to {iso(other.end_at)}): both would run at {iso(when)}",
+                           reason="schedule_overlap",
+                           params={"schedule": other.id, "room": sc.room_id, "repeat": other.repeat,
+                                   "start": iso(other.start_at), "end": iso(other.end_at), "at": iso(when)})
 
 
 # --- endpoints ----------------------------------------------------------------------------------
@@ -224,6 +237,7 @@ def create_schedule(body: ScheduleIn):
     """Create a schedule; 409 if it overlaps another enabled schedule of the room."""
     s = db()
     check_times(body.start_at, body.end_at, body.repeat)
+    check_not_over(body.end_at, body.repeat)
     check_refs(s, body.room_id, body.script_id, body.avatar_id, body.voice_id)
     sc = Schedule(**body.model_dump(), created_by=current_user().id)
     check_overlap(s, sc)
@@ -249,6 +263,8 @@ def change_schedule(schedule_id: int, body: SchedulePatch):
     changes = body.model_dump(exclude_none=True)
     merged = {f: changes.get(f, getattr(sc, f)) for f in ScheduleIn.model_fields}
     check_times(merged["start_at"], merged["end_at"], merged["repeat"])
+    if changes.keys() & {"start_at", "end_at", "repeat"} or changes.get("enabled"):
+        check_not_over(merged["end_at"], merged["repeat"])
     check_refs(s, merged["room_id"], merged["script_id"], merged["avatar_id"], merged["voice_id"])
     for field, value in changes.items():
         setattr(sc, field, value)

@@ -13,7 +13,7 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.resources.usage import delete_unless_used
+from backend.resources.usage import delete_or_archive
 from db.models import Script
 from streamer import voice as tts
 from streamer.script import ScriptError, parse_script, split_sentences
@@ -107,7 +107,7 @@ def _check_voice(spec: Any, i: int) -> str:
 @route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[ScriptOut])
 def list_scripts(query: PageQuery):
     """All scripts."""
-    return paginate(db(), select(Script).order_by(Script.id), query, ScriptOut.of)
+    return paginate(db(), select(Script).where(Script.archived_at.is_(None)).order_by(Script.id), query, ScriptOut.of)
 
 
 @route(bp, "POST", "", roles=OPERATE, body=ScriptIn, response=ScriptOut, status=201)
@@ -151,4 +151,4 @@ def delete_script(script_id: int):
     s = db()
     script = get_or_404(s, Script, script_id, "script")
     audit.record("script.delete", f"script:{script.id}", name=script.name)
-    delete_unless_used(s, script, "script", "script_id")
+    delete_or_archive(s, script, "script", "script_id")

@@ -180,8 +180,8 @@ def go_live(body: SessionIn):
     running = s.scalar(select(LiveSession).where(LiveSession.room_id == body.room_id,
                                                  LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
     if running is not None:
-        raise ApiError(409, "conflict", f"room {body.room_id} already has session {running.id} ({running.status}); "
-                                        "stop it first")
+        raise ApiError.because(409, "conflict", "live_exists", room=body.room_id, session=running.id,
+                               status=running.status)
     now = datetime.now(timezone.utc)
     live = LiveSession(room_id=body.room_id, script_id=body.script_id, avatar_id=body.avatar_id,
                        voice_id=body.voice_id, status=SessionStatus.QUEUED, created_by=current_user().id,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend import audit
 from backend.api import ADMIN, Model, Page, PageQuery, current_user, get_or_404, paginate, route
-from backend.auth import UserOut, check_password, check_username, hash_password
+from backend.auth import USERNAME_DOC, NewPassword, UserOut, check_password, check_username, hash_password
 from backend.db import db
 from backend.errors import ApiError
 from db.models import User
@@ -20,8 +20,8 @@ Role = Literal["admin", "operator", "viewer"]
 
 
 class UserIn(Model):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=128)
+    username: str = Field(max_length=64, json_schema_extra=USERNAME_DOC)
+    password: NewPassword
     role: Role
 
     _u = field_validator("username")(lambda cls, v: check_username(v))
@@ -29,7 +29,7 @@ class UserIn(Model):
 
 
 class UserPatch(Model):
-    password: str | None = Field(None, max_length=128)
+    password: NewPassword | None = None
     role: Role | None = None
     disabled: bool | None = None
 
@@ -40,7 +40,7 @@ def create_user(session, username: str, password: str, role: str) -> User:
     """Create a user (shared by the API and `livehost user create`); 409 if the name is taken."""
     username = check_username(username)
     if session.scalar(select(User).where(User.username == username)):
-        raise ApiError(409, "conflict", f"user {username} already exists")
+        raise ApiError.because(409, "conflict", "username_taken", username=username)
     user = User(username=username, password_hash=hash_password(check_password(password)), role=role)
     session.add(user)
     session.flush()
@@ -69,13 +69,16 @@ def change_user(user_id: int, body: UserPatch):
     s = db()
     user = get_or_404(s, User, user_id, "user")
     if user.id == current_user().id and (body.role not in (None, "admin") or body.disabled):
-        raise ApiError(409, "conflict", "you cannot demote or disable yourself")
+        raise ApiError.because(409, "conflict", "cannot_change_self")
+    before = (user.password_hash, user.role, user.disabled)
     if body.password is not None:
         user.password_hash = hash_password(body.password)
     if body.role is not None:
         user.role = body.role
     if body.disabled is not None:
         user.disabled = body.disabled
+    if (user.password_hash, user.role, user.disabled) != before:
+        user.token_version += 1  # the user's tokens issued before this stop working
     audit.record("user.change", f"user:{user.id}", role=user.role, disabled=user.disabled,
                  password_changed=body.password is not None)
     s.commit()
@@ -88,7 +91,7 @@ def delete_user(user_id: int):
     s = db()
     user = get_or_404(s, User, user_id, "user")
     if user.id == current_user().id:
-        raise ApiError(409, "conflict", "you cannot delete yourself")
+        raise ApiError.because(409, "conflict", "cannot_delete_self")
     audit.record("user.delete", f"user:{user.id}", username=user.username)
     s.delete(user)
     s.commit()

@@ -16,7 +16,7 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.resources.usage import delete_unless_used
+from backend.resources.usage import delete_or_archive
 from db.models import Voice
 from streamer import voice as tts
 from streamer.voice import voice_spec
@@ -80,7 +80,7 @@ def check_voice(engine: str, voice: str, rate: int, pitch: int) -> str:
 @route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[VoiceOut])
 def list_voices(query: PageQuery):
     """All voices."""
-    return paginate(db(), select(Voice).order_by(Voice.id), query, VoiceOut.of)
+    return paginate(db(), select(Voice).where(Voice.archived_at.is_(None)).order_by(Voice.id), query, VoiceOut.of)
 
 
 @route(bp, "POST", "", roles=OPERATE, body=VoiceIn, response=VoiceOut, status=201)
@@ -123,7 +123,7 @@ def delete_voice(voice_id: int):
     s = db()
     voice = get_or_404(s, Voice, voice_id, "voice")
     audit.record("voice.delete", f"voice:{voice.id}", name=voice.name)
-    delete_unless_used(s, voice, "voice", "voice_id")
+    delete_or_archive(s, voice, "voice", "voice_id")
 
 
 @route(bp, "POST", "/<int:voice_id>/preview", roles=OPERATE, query=PreviewQuery,

@@ -79,6 +79,25 @@ describe('RoomForm platform presets', () => {
     expect(body.settings).toMatchObject({ persona: 'Mia', keyword_replies: { 价格: '九块九' }, max_reply_chars: 300 })
   })
 
+  it('refuses a push URL without a host ("rtmp://" alone) with that reason, not "must start with rtmp://"', async () => {
+    const w = form()
+    await input(w, 'room-name').setValue('Tea shop')
+    const vm = w.vm as unknown as { payload: () => unknown }
+    for (const url of ['rtmp://', 'rtmps://', 'rtmp://:1935/live']) {
+      await input(w, 'room-server-url').setValue(url)
+      expect(vm.payload()).toBeNull()
+      await settle()
+      expect(w.text()).toContain('推流地址缺少主机名')
+      expect(w.text()).not.toContain('须以 rtmp:// 或 rtmps:// 开头')
+    }
+    await input(w, 'room-server-url').setValue('rtmp://ingest.example.com/live?key=1')
+    expect(vm.payload()).toBeNull()
+    await settle()
+    expect(w.text()).toContain('推流地址不能含空格、? 或 #')
+    await input(w, 'room-server-url').setValue('rtmp://ingest.example.com:1935/live')
+    expect(vm.payload()).not.toBeNull()
+  })
+
   it('shows server-side field errors under their fields', async () => {
     const w = mount(RoomForm, { props: { errors: { 'settings.interrupt_gap_ms': 'Input should be greater than or equal to 0' } } })
     await settle()
@@ -110,12 +129,68 @@ describe('RoomForm test push', () => {
     await w.get('[data-test="room-test-push"]').trigger('click')
     await flushPromises()
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /api/rooms/3/test-push'])
-    expect(calls[0].body).toEqual({ seconds: 3 })
+    expect(calls[0].body).toEqual({ seconds: 3, server_url: 'rtmp://ingest.example.com/live' })
     expect(w.get('[data-test="room-test-push-result"]').text())
       .toBe('Pushed 3 s to rtmp://ingest.example.com/live/*** (connected in 42 ms)')
   })
 
-  it('shows why a push failed, in words', async () => {
+  it('pushes what the form holds: the server URL not yet saved and a newly typed key', async () => {
+    const { calls } = installFakeFetch({
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: true, url: 'rtmp://other.example.com/app/***', seconds: 3, connect_ms: 12, error: null, reason: null, params: {}, warnings: [] },
+      }),
+    })
+    const w = form(saved)
+    await input(w, 'room-server-url').setValue('rtmp://other.example.com/app')
+    await input(w, 'room-stream-key').setValue('new-key')
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    expect(calls[0].body).toEqual({ seconds: 3, server_url: 'rtmp://other.example.com/app', stream_key: 'new-key' })
+    expect(w.get('[data-test="room-test-push-result"]').text()).toContain('rtmp://other.example.com/app/***')
+  })
+
+  it('does not push to a server URL without a host, and says why at the field', async () => {
+    const { calls } = installFakeFetch({})
+    const w = form(saved)
+    await input(w, 'room-server-url').setValue('rtmp://')
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    await settle()
+    expect(calls).toHaveLength(0)
+    expect(w.text()).toContain('推流地址缺少主机名')
+  })
+
+  it('says why a push failed in the UI language, from its reason (not the server\'s English)', async () => {
+    installFakeFetch({
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: false, url: 'rtmp://ingest.example.com/live/***', seconds: 0, connect_ms: null,
+          error: 'cannot connect to RTMP server ingest.example.com:1935: Connection refused',
+          reason: 'rtmp_unreachable', params: { host: 'ingest.example.com', port: 1935 }, warnings: [] },
+      }),
+    })
+    const w = form(saved)
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    const result = w.get('[data-test="room-test-push-result"]')
+    expect(result.text()).toBe('测试推流失败：连不上推流服务器 ingest.example.com:1935：请检查地址、端口和网络')
+    expect(result.classes()).toContain('failed')
+  })
+
+  it('warns when a push worked without a stream key (the platform would refuse it)', async () => {
+    installFakeFetch({
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: true, url: 'rtmp://live-push.bilivideo.com/live-bvc', seconds: 3, connect_ms: 30, error: null,
+          reason: null, params: {}, warnings: ['no_stream_key'] },
+      }),
+    })
+    const w = form({ ...saved, platform: 'bilibili', server_url: 'rtmp://live-push.bilivideo.com/live-bvc', stream_key: '' })
+    await w.get('[data-test="room-test-push"]').trigger('click')
+    await flushPromises()
+    expect(w.get('[data-test="room-test-push-result"]').classes()).not.toContain('failed')
+    expect(w.get('[data-test="room-test-push-warning"]').text()).toContain('这个直播间没有推流密钥')
+  })
+
+  it('an older server\'s failure without a reason keeps its words', async () => {
     setLocale('en')
     installFakeFetch({
       'POST /api/rooms/3/test-push': () => ({

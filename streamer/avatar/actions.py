@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 
 from streamer.avatar.model import AvatarError
-from streamer.avatar.prepare import Progress, upright
+from streamer.avatar.prepare import DECODER_THREADS, Progress, upright
+from streamer.avatar.probe import SourceLimits, check_source
 from streamer.avatar.store import (
     ACTION_NAME,
     ACTIONS_DIR,
@@ -54,13 +55,15 @@ def check_name(name: str) -> str:
 
 
 def prepare_action(avatars_dir: Path, avatar_id: str, name: str, source: Path, loop: bool = False,
-                   progress: Progress | None = None, max_seconds: float = 60.0) -> Path:
+                   progress: Progress | None = None, max_seconds: float = 60.0,
+                   limits: SourceLimits = SourceLimits()) -> Path:
     """Prepare video `source` as action clip `name` of avatar `avatar_id`; returns the clip folder.
 
     The video is resampled to 25 fps and fitted to the avatar's frame size (scaled to cover it,
     centre-cropped); its audio, if any, becomes 16 kHz mono float32. Only the first `max_seconds`
     are kept (with a warning). `progress(done, total)` is called after each frame. Raises
-    AvatarError and then leaves nothing behind; an older clip of that name is replaced only on
+    AvatarError (SourceTooLarge, before decoding, when its picture is over `limits`) and then
+    leaves nothing behind; an older clip of that name is replaced only on
     success.
     """
     t0 = time.perf_counter()
@@ -72,13 +75,15 @@ def prepare_action(avatars_dir: Path, avatar_id: str, name: str, source: Path, l
         raise AvatarError(f"source not found: {source}")
     if not max_seconds > 0:
         raise AvatarError(f"max_seconds must be a positive number of seconds, not {max_seconds}")
+    check_source(source, limits)  # SourceTooLarge before anything is decoded
     try:
-        container = av.open(str(source))
+        container = av.open(str(source), options=limits.decoder_options())
     except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError) as e:
         raise AvatarError(f"cannot read {source.name}: not a supported video ({e.__class__.__name__})") from None
     try:
         if not container.streams.video:
             raise AvatarError(f"cannot use {source.name}: it has no video stream")
+        container.streams.video[0].codec_context.options = limits.decoder_options()
         limit = max(1, int(round(max_seconds * FPS)))
         total = min(limit, _expected_frames(container)) or limit
         with _ClipWriter(folder, name, size) as writer:
@@ -207,6 +212,7 @@ def _decode(container, name: str, limit: int, emit) -> tuple[np.ndarray | None, 
     float32, None without audio) and whether the source went on past the limit."""
     video = container.streams.video[0]
     video.thread_type = "AUTO"
+    video.codec_context.thread_count = DECODER_THREADS
     audio = container.streams.audio[0] if container.streams.audio else None
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE) if audio else None
     chunks: list[np.ndarray] = []

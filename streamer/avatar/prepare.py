@@ -1,4 +1,8 @@
-"""Turn a portrait photo or a short video into an avatar folder (see streamer.avatar.store)."""
+"""Turn a portrait photo or a short video into an avatar folder (see streamer.avatar.store).
+
+Memory is bounded by the source's picture size, which is read from its header and checked against
+SourceLimits before anything is decoded (streamer.avatar.probe); video frames are scaled down as
+they are converted, and only the last one is held."""
 from __future__ import annotations
 
 import itertools
@@ -14,6 +18,7 @@ import numpy as np
 from streamer.avatar import face as facelib
 from streamer.avatar.idle import idle_loop
 from streamer.avatar.model import AvatarError, NoFaceError
+from streamer.avatar.probe import SourceLimits, check_source, picture_size
 from streamer.avatar.store import AvatarWriter, check_id
 from streamer.frames import FPS
 
@@ -23,26 +28,29 @@ Progress = Callable[[int, int], None]
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".jfif"}
 MAX_SIDE = 1920  # larger sources are scaled down: no stream needs more
+DECODER_THREADS = 4  # a frame-threaded decoder holds a frame per thread
 
 
 def prepare_avatar(source: Path, avatar_id: str, avatars_dir: Path,
-                   progress: Progress | None = None, max_seconds: float = 10.0) -> Path:
+                   progress: Progress | None = None, max_seconds: float = 10.0,
+                   limits: SourceLimits = SourceLimits()) -> Path:
     """Prepare `source` (an image or a video) as avatar `avatar_id`; returns its folder.
 
     A video keeps at most `max_seconds` at 25 fps; a still image becomes a 3 s idle loop.
-    `progress(done, total)` is called after each frame. Raises AvatarError (NoFaceError when a
-    frame has no face) and then leaves nothing behind; an older avatar of that id is replaced
-    only on success.
+    `progress(done, total)` is called after each frame. Raises AvatarError (SourceTooLarge, before
+    decoding, when its picture is over `limits`; NoFaceError when a frame has no face) and then
+    leaves nothing behind; an older avatar of that id is replaced only on success.
     """
     source = Path(source)
     check_id(avatar_id)
     if not source.is_file():
         raise AvatarError(f"source not found: {source}")
+    check_source(source, limits)
     image = _read_image(source) if source.suffix.lower() in IMAGE_EXTS else None
     if image is not None:
         return prepare_image(image, avatar_id, avatars_dir, source.name, progress)
     try:
-        return _prepare_video(source, avatar_id, avatars_dir, progress, max_seconds)
+        return _prepare_video(source, avatar_id, avatars_dir, progress, max_seconds, limits)
     except _NotVideo:
         image = _read_image(source)
         if image is None:
@@ -97,14 +105,15 @@ class _NotVideo(Exception):
 
 
 def _prepare_video(source: Path, avatar_id: str, avatars_dir: Path, progress: Progress | None,
-                   max_seconds: float) -> Path:
+                   max_seconds: float, limits: SourceLimits) -> Path:
     t0 = time.perf_counter()
     try:
-        container = av.open(str(source))
+        container = av.open(str(source), options=limits.decoder_options())
         stream = container.streams.video[0]
     except (av.FFmpegError, IndexError, UnicodeDecodeError, ValueError, OSError):
         raise _NotVideo() from None
     try:
+        stream.codec_context.options = limits.decoder_options()  # frames the header did not announce
         limit = max(1, int(round(max_seconds * FPS)))
         duration = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
                     else (container.duration / 1e6 if container.duration else 0.0))
@@ -153,8 +162,10 @@ def _write_video(frames: Iterator[np.ndarray], total: int, source: Path,
 
 
 def _decode(container, stream, limit: int, name: str) -> Iterator[np.ndarray]:
-    """BGR frames of `stream` resampled to 25 fps (the last frame shown at each 40 ms tick)."""
+    """BGR frames of `stream` resampled to 25 fps (the last frame shown at each 40 ms tick), at
+    most MAX_SIDE pixels a side: each is scaled down as it is converted from the decoder's."""
     stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = DECODER_THREADS
     k, t0, held = 0, None, None  # next output index, first timestamp, last decoded frame
     try:
         for frame in container.decode(stream):
@@ -168,7 +179,9 @@ def _decode(container, stream, limit: int, name: str) -> Iterator[np.ndarray]:
                 k += 1
             if k >= limit:
                 return
-            held = upright(frame.to_ndarray(format="bgr24"), frame.rotation)
+            width, height = fitted_size(frame.width, frame.height)
+            held = upright(frame.to_ndarray(format="bgr24", width=width, height=height, interpolation="AREA"),
+                           frame.rotation)
         if held is not None and k < limit:
             yield held
     except av.FFmpegError as e:
@@ -194,13 +207,25 @@ def upright(image: np.ndarray, rotation: float | None) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray | None:
+    """The picture in `path` as BGR, or None when it is not one: only a picture whose size its
+    header gave (and check_source allowed) is decoded."""
+    if picture_size(path) is None:
+        return None
     data = np.fromfile(str(path), dtype=np.uint8)
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
+def fitted_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) scaled down to at most MAX_SIDE a side, keeping the aspect ratio."""
+    scale = MAX_SIDE / max(width, height)
+    if scale >= 1:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _fit(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
-    scale = MAX_SIDE / max(h, w)
-    if scale >= 1:
+    size = fitted_size(w, h)
+    if size == (w, h):
         return frame
-    return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)

@@ -2,9 +2,11 @@
 
 Redis layout (keys prefixed `livehost:`): `session:{id}:commands` (stream, API -> worker),
 `session:{id}:events` (capped stream, worker -> API), `session:{id}:status` (hash with a TTL),
-`session:{id}:cursor` (the id of the last command a worker applied, so none is applied twice).
-Entries carry one field `data` holding a JSON object with at least `type`. MemoryBus has the
-same interface for the single-process embedded default.
+`session:{id}:cursor` (the id of the last command a worker read) and `session:{id}:owed` (JSON:
+the commands read but not yet carried out), written together: a live's command ledger
+(streamer.control.ledger), which lives and dies with the stream it points into. Entries carry one
+field `data` holding a JSON object with at least `type`. MemoryBus has the same interface for the
+single-process embedded default.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections import defaultdict
 import redis
 
 EVENTS_MAXLEN = 1000
-CURSOR_TTL_S = 7 * 86400
+LEDGER_TTL_S = 7 * 86400
 COMMAND_TYPES = ("comment", "interrupt", "say", "action", "pause", "resume", "stop")
 
 
@@ -46,14 +48,33 @@ class RedisBus:
     def commands(self, session_id, after: str = "0", block_ms: int = 0, count: int = 100) -> list[tuple[str, dict]]:
         return self._read(key(session_id, "commands"), after, block_ms, count)
 
-    def ack(self, session_id, msg_id: str) -> None:
-        """Record that the command `msg_id` (and every one before it) has been applied."""
-        self._call(self.r.set, key(session_id, "cursor"), msg_id, ex=CURSOR_TTL_S)
+    def newest_command(self, session_id) -> str | None:
+        """The id of the newest command on the stream; None when there is no stream (none sent
+        since Redis last lost its data)."""
+        entries = self._call(self.r.xrevrange, key(session_id, "commands"), count=1)
+        if not entries:
+            return None
+        msg_id = entries[0][0]
+        return msg_id.decode() if isinstance(msg_id, bytes) else msg_id
+
+    def save_ledger(self, session_id, ledger: dict) -> None:
+        """Keep a live's command ledger (Ledger.as_dict()) for the worker that runs it next."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(key(session_id, "cursor"), ledger["cursor"], ex=LEDGER_TTL_S)
+        pipe.set(key(session_id, "owed"), json.dumps(ledger["owed"]), ex=LEDGER_TTL_S)
+        self._call(pipe.execute)
+
+    def ledger(self, session_id) -> dict | None:
+        """The ledger last saved for the session; None if there is none."""
+        cursor, owed = self._call(self.r.mget, [key(session_id, "cursor"), key(session_id, "owed")])
+        if cursor is None:
+            return None
+        return {"cursor": cursor.decode() if isinstance(cursor, bytes) else cursor,
+                "owed": json.loads(owed) if owed else []}
 
     def cursor(self, session_id) -> str:
-        """The id after which commands are still to apply ("0" for a fresh session)."""
-        raw = self._call(self.r.get, key(session_id, "cursor"))
-        return (raw.decode() if isinstance(raw, bytes) else raw) or "0"
+        """The id after which commands are still to read ("0" for a fresh session)."""
+        return (self.ledger(session_id) or {}).get("cursor") or "0"
 
     def publish(self, session_id, event: dict) -> str:
         msg_id = self._call(self.r.xadd, key(session_id, "events"), {"data": json.dumps(event)},
@@ -97,7 +118,7 @@ class MemoryBus:
     def __init__(self):
         self._streams: dict[str, list[tuple[str, dict]]] = defaultdict(list)
         self._status: dict[str, tuple[float, dict]] = {}
-        self._cursors: dict[str, str] = {}
+        self._ledgers: dict[str, str] = {}
         self._cond = threading.Condition()
         self._seq = 0
 
@@ -132,11 +153,20 @@ class MemoryBus:
     def commands(self, session_id, after: str = "0", block_ms: int = 0, count: int = 100):
         return self._read(key(session_id, "commands"), after, block_ms, count)
 
-    def ack(self, session_id, msg_id: str) -> None:
-        self._cursors[str(session_id)] = msg_id
+    def newest_command(self, session_id) -> str | None:
+        with self._cond:
+            entries = self._streams.get(key(session_id, "commands"))
+            return entries[-1][0] if entries else None
+
+    def save_ledger(self, session_id, ledger: dict) -> None:
+        self._ledgers[str(session_id)] = json.dumps(ledger)  # a copy, as Redis would keep
+
+    def ledger(self, session_id) -> dict | None:
+        raw = self._ledgers.get(str(session_id))
+        return json.loads(raw) if raw else None
 
     def cursor(self, session_id) -> str:
-        return self._cursors.get(str(session_id), "0")
+        return (self.ledger(session_id) or {}).get("cursor") or "0"
 
     def publish(self, session_id, event: dict) -> str:
         return self._add(key(session_id, "events"), event, EVENTS_MAXLEN)

@@ -16,6 +16,9 @@ log = logging.getLogger("livehost.llm")
 
 DEFAULT_REPLY = "Thanks for your comment{user_suffix}!"
 DEFAULT_FALLBACK = "Sorry, let me get back to that in a moment."
+# the built-in lines in each room language: (default reply, fallback line)
+BUILT_IN = {"en": (DEFAULT_REPLY, DEFAULT_FALLBACK),
+            "zh": ("谢谢你的评论{user_suffix}！", "抱歉，这个问题我稍后再回答。")}
 _END = object()
 
 
@@ -50,7 +53,9 @@ class ReplyRules:
 def fill(template: str, comment: str, user: str) -> str:
     """Fill {user}, {comment} and {user_suffix}; without a user name, tidy "Hi , !" to "Hi!"."""
     user = user.strip()
-    text = (template.replace("{user_suffix}", f", {user}" if user else "")
+    at = template.find("{user_suffix}")
+    comma = "，" if at > 0 and _cjk(template[at - 1]) else ", "  # 谢谢你的评论，小明！
+    text = (template.replace("{user_suffix}", f"{comma}{user}" if user else "")
             .replace("{user}", user).replace("{comment}", comment.strip()))
     if not user:
         text = re.sub(r"\s*[,，、]\s*(?=[!?.。！？；;…,，]|$)", "", text)  # "Thank you, !"

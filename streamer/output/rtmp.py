@@ -21,11 +21,12 @@ log = logging.getLogger("livehost.rtmp")
 
 
 def mask_url(url: str) -> str:
-    """The URL with its stream key hidden, for logs and messages (the key is a secret)."""
+    """The URL with its stream key hidden, for logs and messages (the key is a secret): all of
+    the path after the application (its first part) is hidden, since a key may hold "/"; so is
+    any query string (some platforms put the key's signature there)."""
     parts = urlsplit(url)
-    path = parts.path.rstrip("/")
-    head, _, key = path.rpartition("/")
-    hidden = f"{head}/***" if head and key else path
+    app, _, key = parts.path.strip("/").partition("/")
+    hidden = f"/{app}/***" if key or parts.query else (f"/{app}" if app else "")
     return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{hidden}"
 
 
@@ -91,7 +92,7 @@ class RtmpSink(Sink):
             out.start_encoding()
         except (av.FFmpegError, OSError) as e:
             raise SinkError(f"RTMP server {self.host}:{self.port} refused the stream "
-                            f"{self.safe_url}: {_reason(e)}") from None
+                            f"{self.safe_url}: {_reason(e)}", "rtmp_refused", host=self.host, port=self.port) from None
         self._out, self._streams = out, streams
         self._waiting_for_key = True
         self._delay = 0.0
@@ -106,13 +107,14 @@ class RtmpSink(Sink):
         try:
             socket.create_connection((self.host, self.port), timeout=self.connect_timeout).close()
         except socket.gaierror as e:
-            raise SinkError(f"cannot resolve RTMP host {self.host}: {e.strerror}") from None
+            raise SinkError(f"cannot resolve RTMP host {self.host}: {e.strerror}",
+                            "rtmp_unreachable", host=self.host, port=self.port) from None
         except TimeoutError:
             raise SinkError(f"RTMP server {self.host}:{self.port} did not answer within "
-                            f"{self.connect_timeout:g} s") from None
+                            f"{self.connect_timeout:g} s", "rtmp_unreachable", host=self.host, port=self.port) from None
         except OSError as e:
             raise SinkError(f"cannot connect to RTMP server {self.host}:{self.port}: "
-                            f"{e.strerror or e}") from None
+                            f"{e.strerror or e}", "rtmp_unreachable", host=self.host, port=self.port) from None
 
     def write(self, packet: av.Packet) -> None:
         if self._out is None:

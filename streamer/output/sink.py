@@ -7,7 +7,13 @@ import av
 
 
 class SinkError(Exception):
-    """A sink cannot be opened (bad URL, unreachable server, unwritable file). One line."""
+    """A sink cannot be opened (bad URL, unreachable server, unwritable file). One line, and
+    optionally a stable `reason` (rtmp_unreachable, rtmp_refused, rtmp_dropped, ...) with its
+    `params`, for a user interface to word in its own language."""
+
+    def __init__(self, message: str, reason: str | None = None, **params):
+        super().__init__(message)
+        self.reason, self.params = reason, params
 
 
 class Sink(ABC):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -50,7 +51,7 @@ def push_test_card(url: str, settings: Settings, seconds: float = 3.0, connect_t
     w, h = settings.width, settings.height
     i420 = cv2.cvtColor(card(w, h), cv2.COLOR_BGR2YUV_I420)
     t = np.arange(SAMPLES_PER_VIDEO_FRAME) / SAMPLE_RATE
-    key = url.rstrip("/").rpartition("/")[2]
+    key = urlsplit(url).path.strip("/").partition("/")[2]  # all after the application (mask_url's rule)
     try:
         started = time.monotonic()
         sink.connect()
@@ -67,15 +68,16 @@ def push_test_card(url: str, settings: Settings, seconds: float = 3.0, connect_t
             for packet in encoder.encode(i, frame, tone.astype(np.float32)):
                 sink.write(packet)
             if not sink.connected:
-                raise SinkError(f"{sink.last_error} (after {i / FPS:.1f} s)")
+                raise SinkError(f"{sink.last_error} (after {i / FPS:.1f} s)", "rtmp_dropped", seconds=round(i / FPS, 1))
             time.sleep(max(0.0, start + (i + 1) / FPS - time.monotonic()))
         for packet in encoder.flush():
             sink.write(packet)
         if not sink.connected:
-            raise SinkError(f"{sink.last_error} (at the end)")
+            raise SinkError(f"{sink.last_error} (at the end)", "rtmp_dropped", seconds=round(frames / FPS, 1))
         return PushResult(sink.safe_url, frames / FPS, connect_ms)
     except SinkError as e:  # the key must not leak through a library's message
-        raise SinkError(str(e).replace(key, "***") if len(key) >= 4 else str(e)) from None
+        message = str(e).replace(key, "***") if len(key) >= 4 else str(e)
+        raise SinkError(message, e.reason, **e.params) from None
     finally:
         sink.close()
         encoder.close()

@@ -1,6 +1,7 @@
 """What is on air: the encoder stage tells this observer about every frame it commits, and it
-keeps what viewers are getting: the utterance (start/end events, the caption), the script item
-(where the script resumes after a cut or a restart), and how long a cut took to go silent.
+keeps what viewers are getting: the utterance (start/end events, the caption; the director hears
+when one has been heard to its end), the script item (where the script resumes after a cut or a
+restart), and how long a cut took to go silent.
 """
 from __future__ import annotations
 
@@ -92,6 +93,8 @@ class OnAir:
         u = self._utterance
         if u is not None:
             self._utterance, self.speaking = None, None
+            if not cut:  # heard to its end: the command it carries out may be done (before the event says so)
+                self.director.aired(u.id)
             self.on_event("utterance", state="end", id=u.id, text=u.text, source=u.source, cut=cut)
 
     # -- how fast a cut went silent ------------------------------------------------------------------

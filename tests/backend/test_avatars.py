@@ -12,6 +12,7 @@ from skimage import data as skdata
 from db.models import AuditEntry, LiveSession, Schedule
 from streamer.avatar.store import load_avatar
 from tests.helpers.api import use_in_schedule
+from tests.helpers.bombs import png_bomb, write_video
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,9 @@ def test_uploaded_portrait_is_prepared_and_loadable(api, tokens, astronaut_png):
     assert len(loaded) == avatar["frames"]
     listed = api.get("/api/avatars", headers=tokens["viewer"]).get_json()
     assert listed["total"] == 1 and listed["items"] == [avatar]
+    thumbnail = api.get(f"/api/avatars/{avatar['id']}/thumbnail", headers=tokens["viewer"])
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
+    assert thumbnail.headers["Cache-Control"] == "private, max-age=300"  # signed-in users only: no shared cache
 
 
 def test_picture_without_a_face_fails_naming_the_frame(api, tokens, coffee_png):
@@ -87,6 +91,19 @@ def test_bad_uploads_are_refused_with_clear_messages(api, tokens, astronaut_png)
     assert api.get("/api/avatars", headers=op).get_json()["total"] == 0
 
 
+def test_a_picture_or_video_over_the_pixel_limits_is_refused_at_upload_naming_its_size(api, tokens, tmp_path):
+    op = tokens["operator"]
+    r = upload(api, op, png_bomb(30000, 30000), "bomb.png", "Bomb")  # 110 KB on disk, 2.7 GB decoded
+    assert r.status_code == 422, r.get_json()
+    assert r.get_json()["error"]["fields"]["file"] == ("bomb.png is 30000x30000 pixels; "
+                                                       "the limit is 8192 pixels a side and 50 megapixels")
+    video = write_video(tmp_path / "wide.mp4", 9000, 64).read_bytes()
+    r = upload(api, op, video, "wide.mp4", "Wide")
+    assert r.status_code == 422 and r.get_json()["error"]["message"].startswith("wide.mp4 is 9000x64 pixels")
+    assert api.get("/api/avatars", headers=op).get_json()["total"] == 0
+    assert not list((api.app_.config["LIVEHOST"].var_dir / "uploads").iterdir())
+
+
 def test_upload_over_the_size_cap_is_413_json(api, tokens, astronaut_png):
     api.app_.config["MAX_CONTENT_LENGTH"] = 10_000
     r = upload(api, tokens["operator"], astronaut_png)
@@ -118,11 +135,12 @@ def test_delete_is_refused_while_in_use_then_removes_the_files(api, tokens, astr
     avatar = wait_prepared(api, op, upload(api, op, astronaut_png).get_json()["id"])
     assert api.delete(f"/api/avatars/{avatar['id']}", headers=tokens["viewer"]).status_code == 403
     schedule_id = use_in_schedule(api, avatar_id=avatar["id"])
-    use_in_schedule(api, avatar_id=avatar["id"], session=True)
+    live_id = use_in_schedule(api, avatar_id=avatar["id"], session=True)
     r = api.delete(f"/api/avatars/{avatar['id']}", headers=op)
     assert r.status_code == 409
-    assert r.get_json()["error"]["message"] == (f"avatar {avatar['id']} is used by 1 schedule and 1 session; "
-                                                "delete or change those first")
+    error = r.get_json()["error"]
+    assert (error["reason"], error["params"]["lives"], error["params"]["schedules"]) == ("in_use", [live_id],
+                                                                                         [schedule_id])
     with api.app_.extensions["livehost.db"].sessions() as s:
         s.execute(sa.delete(Schedule).where(Schedule.id == schedule_id))
         s.execute(sa.delete(LiveSession))

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
@@ -87,6 +88,9 @@ def test_bad_name_taken_name_and_short_password_exit_2_with_one_line(env):
                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
     assert_one_line_error(p, "LIVEHOST_PASSWORD")
     assert livehost(env, "user", "create", "bob", "--role", "superuser").returncode == 2  # argparse: choices
+    # one rule everywhere: a password the API would refuse (and sign-in never match) is refused here too
+    assert_one_line_error(livehost(env | {"LIVEHOST_PASSWORD": " spaced password "}, "user", "create", "bob",
+                                   "--role", "viewer"), "begin or end with a space")
     assert set(users(env)) == {"anna"}
 
 
@@ -104,7 +108,7 @@ def test_bad_or_unreachable_database_is_one_line_without_the_password(env):
 def test_serve_answers_health_and_login_over_http_then_stops_cleanly(env):
     assert livehost(env, "user", "create", "anna", "--role", "admin").returncode == 0
     port = free_port()
-    server = subprocess.Popen(livehost_cmd("serve", "--port", str(port), "--threads", "4"), env=env,
+    server = subprocess.Popen(livehost_cmd("serve", "--port", str(port), "--threads", "4", "--access-log"), env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_port(port, timeout=30)
@@ -120,11 +124,19 @@ def test_serve_answers_health_and_login_over_http_then_stops_cleanly(env):
         me = urllib.request.Request(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(me, timeout=10) as r:
             assert json.load(r)["username"] == "anna"
+        # a token in a URL opens only event streams, and the access log never prints it
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/api/auth/me?access_token={token}", timeout=10)
+        assert refused.value.code == 401
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/api/sessions/7/events?access_token={token}", timeout=10)
+        assert missing.value.code == 404  # past the sign-in: no such session
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert server.returncode == 0, out
     assert "gthread" in out and "Traceback" not in out, out
+    assert "/api/sessions/7/events?access_token=***" in out and token not in out, out
 
 
 def test_serve_refuses_a_port_in_use(env):

@@ -96,7 +96,7 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
             "speech_during_action": "interrupt",
             "keyword_replies": {"price": "It costs 9 yuan{user_suffix}.", "发货": "48小时内发货。"},
             "default_reply": "Thanks for asking, {user}!", "fallback_line": "Give me a second.",
-            "max_reply_chars": 120}
+            "max_reply_chars": 120, "language": "zh"}
 
 
 def test_room_settings_round_trip(api, tokens):
@@ -113,7 +113,8 @@ def test_room_settings_round_trip(api, tokens):
 
 def test_room_settings_left_out_are_the_defaults(api, tokens):
     defaults = {"persona": "", "answer_immediately": False, "interrupt_gap_ms": 1000, "speech_during_action": "wait",
-                "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300}
+                "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
+                "language": "auto"}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},
@@ -192,6 +193,11 @@ def test_the_streamer_reads_what_the_api_stores():
     defaults = RoomPolicy.from_settings(RoomSettings().model_dump()).reply_rules()
     assert (defaults.default_reply, defaults.fallback_line, defaults.max_reply_chars) == \
         (ReplyRules().default_reply, ReplyRules().fallback_line, 300)
+    chinese = RoomPolicy.from_settings(RoomSettings().model_dump(), "bilibili").reply_rules()
+    assert chinese.match("你好", "小明") == "谢谢你的评论，小明！" and chinese.match("你好") == "谢谢你的评论！"
+    assert "抱歉" in chinese.fallback_line
+    english = RoomPolicy.from_settings(RoomSettings(language="en").model_dump(), "douyin").reply_rules()
+    assert english.match("hi", "Ann") == "Thanks for your comment, Ann!"
     for edge in ({"interrupt_gap_ms": 0, "max_reply_chars": 20}, {"interrupt_gap_ms": 60000, "max_reply_chars": 2000}):
         policy = RoomPolicy.from_settings(RoomSettings.model_validate(edge).model_dump())
         assert policy.interrupt_gap_s == edge["interrupt_gap_ms"] / 1000

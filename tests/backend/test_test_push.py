@@ -53,10 +53,47 @@ def test_an_unreachable_server_is_named_in_the_result_without_the_key(api, token
     assert r.status_code == 200
     assert r.get_json() == {"ok": False, "url": f"rtmp://127.0.0.1:{port}/live/***", "seconds": 0.0,
                             "connect_ms": None,
-                            "error": f"cannot connect to RTMP server 127.0.0.1:{port}: Connection refused"}
+                            "error": f"cannot connect to RTMP server 127.0.0.1:{port}: Connection refused",
+                            "reason": "rtmp_unreachable", "params": {"host": "127.0.0.1", "port": port},
+                            "warnings": []}
     assert KEY not in caplog.text
     audit = api.get("/api/audit", headers=tokens["admin"]).get_json()["items"]
     assert any(a["action"] == "room.test_push" and a["detail"]["ok"] is False for a in audit), audit
+
+
+def test_the_form_s_unsaved_server_and_key_are_pushed_not_the_saved_ones(api, tokens, nginx_rtmp):
+    room_id = room(api, tokens, f"rtmp://127.0.0.1:{free_port()}/live")  # saved: nothing listens there
+    typed = "typed_not_saved_4321"
+    r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={
+        "seconds": 1, "server_url": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live", "stream_key": typed})
+    body = r.get_json()
+    assert r.status_code == 200 and body["ok"] is True, body
+    log = (nginx_rtmp.dir / "logs" / "error.log").read_text()
+    assert f"publish: name='{typed}'" in log and KEY not in log
+    assert typed not in r.get_data(as_text=True)
+
+
+def test_a_push_url_without_a_stream_name_is_not_reported_as_a_success(api, tokens, nginx_rtmp):
+    r = api.post("/api/rooms", headers=tokens["operator"], json={
+        "name": "no key", "platform": "bilibili", "server_url": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live"})
+    room_id = r.get_json()["id"]
+    body = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={"seconds": 1}).get_json()
+    assert body["ok"] is False and body["reason"] == "no_stream_name", body
+    assert body["warnings"] == ["no_stream_key"]
+
+
+def test_a_stream_key_holding_slashes_is_masked_whole(api, tokens, caplog):
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    key = "part0ne/secretTail"
+    r = api.post("/api/rooms", headers=tokens["operator"], json={
+        "name": "slashes", "platform": "custom", "server_url": f"rtmp://127.0.0.1:{port}/live", "stream_key": key})
+    room_id = r.get_json()["id"]
+    r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={"seconds": 1})
+    assert r.get_json()["url"] == f"rtmp://127.0.0.1:{port}/live/***"
+    audit = api.get("/api/audit", headers=tokens["admin"]).get_data(as_text=True)
+    for part in key.split("/"):
+        assert part not in r.get_data(as_text=True) and part not in audit and part not in caplog.text
 
 
 def test_viewers_may_not_push_and_bad_input_is_refused(api, tokens):
@@ -74,8 +111,11 @@ def test_a_room_in_use_is_not_pushed_to(api, tokens):
     assert live.status_code == 201, live.get_json()
     r = api.post(f"/api/rooms/{refs['room_id']}/test-push", headers=tokens["operator"], json={})
     assert r.status_code == 409
-    assert r.get_json()["error"]["message"] == (f"room {refs['room_id']} is in use by session "
-                                                f"{live.get_json()['id']}: a test push would cut into it")
+    error = r.get_json()["error"]
+    assert error["message"] == (f"room {refs['room_id']} is in use by live "
+                                f"{live.get_json()['id']}: a test push would cut into it")
+    assert error["reason"] == "room_busy" and error["params"] == {"room": refs["room_id"],
+                                                                  "session": live.get_json()["id"]}
 
 
 def test_a_stream_key_that_cannot_be_decrypted_is_said_not_a_500(api, tokens):
@@ -86,4 +126,5 @@ def test_a_stream_key_that_cannot_be_decrypted_is_said_not_a_500(api, tokens):
     r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={})
     assert r.status_code == 200
     assert r.get_json() == {"ok": False, "url": "rtmp://127.0.0.1:1/live/***", "seconds": 0.0, "connect_ms": None,
-                            "error": "the stream key cannot be decrypted: was LIVEHOST_DATA_KEY changed?"}
+                            "error": "the stream key cannot be decrypted: was LIVEHOST_DATA_KEY changed?",
+                            "reason": "key_unreadable", "params": {}, "warnings": []}

@@ -57,6 +57,9 @@ class Host:
     def replies(self) -> list[dict]:
         return [fields for kind, fields in self.events if kind == "reply"]
 
+    def commands(self) -> list[dict]:
+        return [fields for kind, fields in self.events if kind == "command"]
+
 
 def said(item) -> str:
     """An item as the audience would notice it."""
@@ -211,6 +214,45 @@ def test_a_reply_that_is_not_ready_yet_is_waited_for_and_the_script_waits_behind
     assert said(host.next()) == "One."  # only once the reply has finished
     producer.join()
     assert host.replies() == [{"comment_id": 5, "text": "Here it is.", "source": "llm", "cut": False}]
+
+
+# -- commands carried out ------------------------------------------------------------------------------
+
+def test_a_commands_text_is_done_once_its_last_sentence_has_been_on_air():
+    host = Host(["One."])
+    host.director.inject(Lines("Say this. And this."), command="5-0")
+    items = host.take(3)
+    assert [said(i) for i in items] == ["Say this.", "And this.", "One."]
+
+    host.director.aired(items[0].id)
+    assert host.commands() == []  # half of it has been heard
+    host.director.aired(items[1].id)
+    assert host.commands() == [{"command_id": "5-0", "state": "done"}]
+    host.director.aired(items[2].id)
+    assert len(host.commands()) == 1
+
+
+def test_a_sentence_handed_out_but_never_heard_is_over_once_a_later_one_has_been_on_air():
+    host = Host(["One."])
+    host.director.inject(Lines("Lost in the voice."), command="6-0")
+    lost, script = host.take(2)  # the voice failed on `lost`: silence went out instead
+    host.director.aired(script.id)
+    assert host.commands() == [{"command_id": "6-0", "state": "done"}]
+
+
+def test_a_cut_cancels_the_commands_whose_text_it_drops_and_the_then_text_carries_its_own():
+    host = Host(["A. B."])
+    host.director.inject(Lines("Half. Said."), command="1-0")
+    host.director.inject(comment_reply(), command="2-0")
+    host.director.inject(Lines("Not for a command."))
+    assert said(host.next()) == "Half."
+
+    host.director.cut(resume_at=None, hold=0, then=Lines("Sorry."), command="3-0")
+    assert host.commands() == [{"command_id": "1-0", "state": "cancelled"},
+                               {"command_id": "2-0", "state": "cancelled"}]
+    sorry, _a = host.take(2)
+    host.director.aired(sorry.id)
+    assert host.commands()[2:] == [{"command_id": "3-0", "state": "done"}]
 
 
 # -- interrupts --------------------------------------------------------------------------------------

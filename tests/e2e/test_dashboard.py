@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -213,3 +214,71 @@ def test_operator_asks_the_host_by_voice_with_push_to_talk(stack, browser_with_m
     assert not errors, f"uncaught errors in the page: {errors}"
     assert not [m for m in console if "Content Security Policy" in m or "push-to-talk" in m], console
     print(f"push-to-talk end to end: {time.monotonic() - started:.1f} s")
+
+
+def no_page_overflow(page) -> None:
+    """Nothing sticks out sideways: the page is no wider than the phone's screen."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page is {width[0]} px wide on a {width[1]} px screen"
+
+
+def test_phone_width_menu_drawer_one_column_console_and_errors_said_once_in_chinese(stack, browser):
+    """At 390 px the sidebar is a drawer behind a menu button, tables scroll inside their card, the
+    live console is one column; a refused schedule is said once, in Chinese, at its field."""
+    base = stack.serve()
+    room = stack.room("phone-e2e")
+    script = stack.script(loop=0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    taken = stack.schedule(room, script, now + timedelta(minutes=5), now + timedelta(hours=5))
+    session_id = stack.go_live(room, script)  # queued: no worker runs in this test
+
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    log_in(page, base)  # Chinese: the dashboard's default
+
+    # The menu is a drawer behind a button; the overview fits the screen.
+    assert not page.locator(".el-aside").is_visible()
+    no_page_overflow(page)
+    shot(page, "20-phone-overview")
+    page.locator(sel("nav-toggle")).click()
+    page.locator(sel("nav-drawer")).locator(sel("nav-rooms")).click()
+    page.locator(sel("rooms-page")).wait_for(timeout=T)
+    page.locator(sel("rooms-table"), has_text="phone-e2e").wait_for(timeout=T)
+    page.locator(sel("nav-drawer")).wait_for(state="hidden", timeout=T)
+    # The rooms table is wider than the screen: it scrolls inside its card.
+    no_page_overflow(page)
+    scroll = page.evaluate("() => { const w = document.querySelector('[data-test=rooms-table] .el-table__body-wrapper .el-scrollbar__wrap');"
+                           " return [w.scrollWidth, w.clientWidth] }")
+    assert scroll[0] > scroll[1], scroll
+    shot(page, "21-phone-rooms")
+
+    # The live console stacks its panels: the controls under the status, each as wide as the screen.
+    page.goto(f"{base}/sessions/{session_id}")
+    page.locator(sel("control-panel")).wait_for(timeout=T)
+    main = page.locator(sel("console-main")).bounding_box()
+    side = page.locator(sel("console-side")).bounding_box()
+    assert side["y"] >= main["y"] + main["height"] - 1, (main, side)
+    assert abs(side["x"] - main["x"]) < 2 and side["width"] <= 390 and main["width"] <= 390, (main, side)
+    no_page_overflow(page)
+    shot(page, "22-phone-console")
+
+    # A schedule that overlaps the room's schedule: said once, in Chinese, under its start.
+    page.locator(sel("nav-toggle")).click()
+    page.locator(sel("nav-drawer")).locator(sel("nav-schedules")).click()
+    page.locator(sel("schedules-page")).wait_for(timeout=T)
+    page.locator(sel("schedule-create")).click()
+    page.locator(sel("schedule-dialog")).wait_for(timeout=T)
+    page.locator(sel("schedule-save")).click()  # the defaults: this room, from the next hour, for 2 h
+    message = page.locator(f'{sel("schedule-dialog")} .el-form-item__error')
+    message.wait_for(timeout=T)
+    text = message.inner_text()
+    assert f"排期 {taken}" in text and "时间重叠" in text, text
+    assert not re.search(r"overlap|schedule|\d{4}-\d{2}-\d{2}T", text), text
+    page.wait_for_timeout(500)
+    assert page.locator(".el-message").count() == 0, page.locator(".el-message").all_inner_texts()
+    dialog = page.locator(f'{sel("schedule-dialog")}').locator("xpath=ancestor-or-self::*[contains(@class,'el-dialog')][1]")
+    assert dialog.bounding_box()["width"] <= 390
+    no_page_overflow(page)
+    shot(page, "23-phone-schedule-overlap")
+    assert not errors, f"uncaught errors in the page: {errors}"

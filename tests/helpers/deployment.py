@@ -6,11 +6,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
+import redis
+
+from backend import create_app
+from backend.resources.users import create_user
+from backend.settings import ApiSettings
 from db.database import Database
 from db.models import Avatar, LiveSession, Room, Schedule, Script, Voice
 from db.secrets import fernet_for
+from streamer.control.bus import BusError
+from streamer.control.link import connect_redis
+from tests.helpers.api import PASSWORD, login
 from tests.helpers.process import free_port, livehost_cmd, wait_for, wait_port
 
 DATA_KEY = "test-data-key-" + "x" * 20
@@ -104,6 +114,28 @@ class Deployment:
         wait_port(self.port, timeout=30)
         return f"http://127.0.0.1:{self.port}"
 
+    def wait_workers(self, *names: str, timeout: float = 30) -> None:
+        """Wait until every worker `names` has announced itself (asserts they did)."""
+        r = redis.Redis.from_url(self.redis_url)
+        ok = self.wait_for(lambda: all(r.exists(f"livehost:worker:{n}") for n in names), timeout)
+        r.close()
+        assert ok, "workers did not come up\n" + self.logs()
+
+    def api(self, role: str = "operator"):
+        """A test client of the API on this deployment's database and Redis, signed in as a `role`."""
+        settings = ApiSettings.from_env(env={}, database_url=self.db.url, redis_url=self.redis_url,
+                                        var_dir=self.tmp / "api", testing=True, jwt_secret="j" * 40,
+                                        data_key=DATA_KEY)
+        app = create_app(settings)
+        with app.extensions["livehost.db"].sessions() as s:
+            create_user(s, f"the_{role}", PASSWORD, role)
+            s.commit()
+        client = app.test_client()
+        r = login(client, f"the_{role}")
+        assert r.status_code == 200, r.get_json()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['access_token']}"
+        return client
+
     def logs(self) -> str:
         return "\n".join(f"--- {p.log_path.name}\n{p.log_path.read_text()[-3000:]}" for p in self.procs)
 
@@ -119,3 +151,37 @@ class Deployment:
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+class EventLog(threading.Thread):
+    """Every event of one session as the dashboard would read them, kept here: the events stream
+    itself is gone when Redis loses its data, so this reads it from the start and goes on reading
+    across Redis outages (a new stream's ids come after the last one seen)."""
+
+    def __init__(self, redis_url: str, session_id: int):
+        super().__init__(name=f"events-{session_id}", daemon=True)
+        self.bus, self.session_id = connect_redis(redis_url, block_ms=200), session_id
+        self.events: list[dict] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        after = "0"
+        while not self._halt.is_set():
+            try:
+                batch = self.bus.events(self.session_id, after=after, block_ms=200, count=1000)
+            except BusError:
+                time.sleep(0.1)
+                continue
+            for msg_id, event in batch:
+                self.events.append(event)
+                after = msg_id
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+        self.bus.r.close()
+
+    def utterances(self, state: str, source: str | None = None) -> list[dict]:
+        """The utterance events of `state` ("start": went on air; "end": over), of `source` if given."""
+        return [e for e in list(self.events) if e.get("type") == "utterance" and e.get("state") == state
+                and (source is None or e.get("source") == source)]

@@ -55,6 +55,12 @@ rtmp {{
     def url(self, stream: str) -> str:
         return f"rtmp://127.0.0.1:{self.port}/live/{stream}"
 
+    def publishes(self, stream: str) -> int:
+        """How many times a publisher has started pushing `stream` (nginx-rtmp logs each at info)."""
+        log = self.dir / "logs/error.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return text.count(f"publish: name='{stream}' ")
+
     def start(self) -> None:
         self.proc = subprocess.Popen([self.binary, "-p", str(self.dir), "-e", str(self.dir / "logs/error.log"),
                                       "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

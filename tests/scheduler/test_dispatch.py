@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from db.database import Database
 from db.models import Avatar, LiveSession, Room, Schedule, Script, Voice
-from scheduler.claims import RedisClaims, owner_key
+from scheduler.claims import MemoryClaims, RedisClaims, Renewal, owner_key
 from scheduler.dispatch import DispatchSettings, Scheduler
 from scheduler.queue import QUEUE
 from streamer.control.bus import RedisBus
@@ -345,30 +345,35 @@ def test_a_live_before_its_planned_end_is_left_running(rows, sched, broker):
 
 # -- dead workers -------------------------------------------------------------------------------------
 
+TTL = timedelta(seconds=DispatchSettings.model_fields["claim_ttl_s"].default)
+
+
 @pytest.mark.parametrize("status", ["live", "starting"])
 def test_a_live_whose_worker_stopped_responding_is_queued_again(rows, sched, broker, status):
     lost = rows.live(status, worker="w1", attempts=1, enqueued_at=NOW - HOUR, started_at=NOW - HOUR)
 
-    assert sched.tick(NOW)["recovered"] == 1
+    assert sched.tick(NOW)["recovered"] == 0  # its claim may just be coming back (Redis lost it)
+    assert sched.tick(NOW + TTL)["recovered"] == 1
 
     live = rows.get(LiveSession, lost)
     assert (live.status, live.enqueued_at, live.worker) == ("queued", None, None)
     assert "worker w1 stopped responding" in live.last_error, live.last_error
     assert "attempt 2 of 3" in live.last_error, live.last_error
 
-    assert sched.tick(NOW + timedelta(seconds=1))["enqueued"] == 1  # and the next pass dispatches it again
+    assert sched.tick(NOW + TTL + timedelta(seconds=1))["enqueued"] == 1  # the next pass dispatches it again
     assert enqueued_ids(broker) == [lost]
 
 
 def test_a_live_that_used_all_its_attempts_fails(rows, sched, broker):
     lost = rows.live("live", worker="w1", attempts=3, enqueued_at=NOW - HOUR)
 
-    assert sched.tick(NOW)["recovered"] == 1
+    sched.tick(NOW)
+    assert sched.tick(NOW + TTL)["recovered"] == 1
 
     live = rows.get(LiveSession, lost)
     assert live.status == "failed"
     assert "gave up after 3" in live.last_error, live.last_error
-    assert live.ended_at == NOW
+    assert live.ended_at == NOW + TTL
     assert broker.llen(QUEUE) == 0
 
 
@@ -376,10 +381,37 @@ def test_a_stopping_live_whose_worker_is_gone_is_ended(rows, sched, broker):
     lost = rows.live("stopping", worker="w1", attempts=1, enqueued_at=NOW - HOUR)
 
     sched.tick(NOW)
+    sched.tick(NOW + TTL)
 
     live = rows.get(LiveSession, lost)
-    assert (live.status, live.ended_at) == ("ended", NOW)
+    assert (live.status, live.ended_at) == ("ended", NOW + TTL)
     assert broker.llen(QUEUE) == 0
+
+
+def test_a_claim_redis_lost_and_its_worker_took_back_within_a_ttl_counts_no_attempt(rows, sched, broker):
+    running = rows.live("live", worker="w1", attempts=1, enqueued_at=NOW - HOUR, started_at=NOW - HOUR)
+    RedisClaims(broker).claim(running, "w1", 30)
+    assert sched.tick(NOW)["recovered"] == 0
+
+    broker.flushall()  # Redis restarted without its data
+    assert sched.tick(NOW + timedelta(seconds=1))["recovered"] == 0
+    assert RedisClaims(broker).renew(running, "w1", 30)  # the worker's next renewal
+    assert sched.tick(NOW + TTL + timedelta(seconds=2))["recovered"] == 0
+
+    live = rows.get(LiveSession, running)
+    assert (live.status, live.worker, live.attempts, live.last_error) == ("live", "w1", 1, None)
+    assert broker.llen(QUEUE) == 0
+
+
+def test_a_claim_missing_again_later_waits_a_whole_ttl_again(rows, sched, broker):
+    running = rows.live("live", worker="w1", attempts=1, enqueued_at=NOW - HOUR)
+    sched.tick(NOW)  # missing: noticed
+    RedisClaims(broker).claim(running, "w1", 30)
+    sched.tick(NOW + TTL / 2)  # back
+    broker.delete(owner_key(running))
+
+    assert sched.tick(NOW + TTL)["recovered"] == 0  # missing since NOW + TTL only
+    assert sched.tick(NOW + 2 * TTL)["recovered"] == 1
 
 
 def test_a_live_whose_claim_is_held_is_left_alone(rows, sched, broker):
@@ -404,7 +436,7 @@ def test_a_claim_is_held_by_one_worker_only(broker):
 def test_only_the_owner_renews_or_releases_a_claim(broker):
     RedisClaims(broker).claim(7, "w1", 5)
 
-    assert not RedisClaims(broker).renew(7, "w2", 5)
+    assert RedisClaims(broker).renew(7, "w2", 5) == Renewal.LOST
     RedisClaims(broker).release(7, "w2")
     assert RedisClaims(broker).owners([7]) == {7: "w1"}
 
@@ -415,11 +447,18 @@ def test_only_the_owner_renews_or_releases_a_claim(broker):
     assert RedisClaims(broker).claim(7, "w2", 5)
 
 
-def test_a_claim_lapses_after_its_ttl(broker):
-    RedisClaims(broker).claim(7, "w1", 0.2)
-    time.sleep(0.4)
-    assert RedisClaims(broker).owners([7]) == {7: None}
-    assert not RedisClaims(broker).renew(7, "w1", 5)
+@pytest.mark.parametrize("claims", ["redis", "memory"])
+def test_a_claim_that_is_gone_is_taken_back_by_its_owner_but_one_another_holds_is_lost(broker, claims):
+    c = RedisClaims(broker) if claims == "redis" else MemoryClaims()
+    c.claim(7, "w1", 0.2)
+    time.sleep(0.4)  # it lapsed, or Redis lost it: nobody holds it
+    assert c.owners([7]) == {7: None}
+
+    assert c.renew(7, "w1", 5) == Renewal.RETAKEN
+    assert c.owners([7]) == {7: "w1"}
+    assert c.renew(7, "w1", 5) == Renewal.RENEWED
+    assert c.renew(7, "w2", 5) == Renewal.LOST and not c.renew(7, "w2", 5)
+    assert c.owners([7]) == {7: "w1"}
 
 
 # -- the loop -----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def test_memory_claims_follow_the_redis_rules():
     assert c.owners([7]) == {7: "w1"}
     time.sleep(0.35)
     assert c.owners([7]) == {7: None}, "a claim nobody renews expires"
-    assert not c.renew(7, "w1", 5) and c.claim(7, "w2", 5)
+    assert c.claim(7, "w2", 5) and not c.renew(7, "w1", 5)  # once another holds it, it is lost
     c.release(7, "w2")
     assert c.owners([7]) == {7: None}
 

@@ -9,21 +9,12 @@ from datetime import timedelta
 import pytest
 import redis
 
-from backend import create_app
-from backend.resources.users import create_user
-from backend.settings import ApiSettings
 from streamer.control.bus import RedisBus
 from streamer.script import split_sentences
-from tests.helpers.deployment import DATA_KEY, LONG_SCRIPT, utcnow
+from tests.helpers.deployment import LONG_SCRIPT, utcnow
 from tests.helpers.media import Player
 
 pytestmark = pytest.mark.slow
-
-
-def worker_ready(d, *names: str, timeout: float = 30) -> None:
-    r = redis.Redis.from_url(d.redis_url)
-    ok = d.wait_for(lambda: all(r.exists(f"livehost:worker:{n}") for n in names), timeout)
-    assert ok, "workers did not come up\n" + d.logs()
 
 
 def first_arrival(player: Player, after: float = 0.0) -> float | None:
@@ -36,7 +27,7 @@ def test_a_scheduled_live_reaches_the_ingest_on_time_and_stops_at_its_end(deploy
     room, script = d.room("onair"), d.script()
     d.scheduler()
     d.worker("wA")
-    worker_ready(d, "wA")
+    d.wait_workers("wA")
     player = Player(d.nginx.url("onair"), timeout=30)
     player.start()
     start = utcnow() + timedelta(seconds=3)
@@ -76,7 +67,7 @@ def test_killing_the_worker_of_a_live_resumes_it_on_another_from_its_script_posi
     session_id = d.go_live(room, script)
     d.scheduler()
     workers = {"wA": d.worker("wA"), "wB": d.worker("wB")}
-    worker_ready(d, "wA", "wB")
+    d.wait_workers("wA", "wB")
     assert d.wait_for(lambda: d.session(session_id).status == "live", 30), d.logs()
     moved = d.wait_for(lambda: d.session(session_id).position not in ({}, {"round": 0, "segment": 0, "sentence": 0}),
                        30)
@@ -133,20 +124,6 @@ def test_two_schedulers_start_each_due_schedule_exactly_once(deployment):
     assert "schedule(s) started" in logs
 
 
-def api_client(d):
-    settings = ApiSettings.from_env(env={}, database_url=d.db.url, redis_url=d.redis_url, var_dir=d.tmp / "api",
-                                    testing=True, jwt_secret="j" * 40, data_key=DATA_KEY)
-    app = create_app(settings)
-    with app.extensions["livehost.db"].sessions() as s:
-        create_user(s, "watcher", "correct horse battery", "viewer")
-        s.commit()
-    client = app.test_client()
-    r = client.post("/api/auth/login", json={"username": "watcher", "password": "correct horse battery"})
-    assert r.status_code == 200, r.get_json()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {r.get_json()['access_token']}"
-    return client
-
-
 def test_more_lives_than_slots_wait_queued_with_a_position_then_start(deployment):
     d = deployment
     script = d.script()
@@ -154,10 +131,10 @@ def test_more_lives_than_slots_wait_queued_with_a_position_then_start(deployment
     second = d.go_live(d.room("slot2"), script)
     d.scheduler()
     d.worker("wA", slots=1)
-    worker_ready(d, "wA")
+    d.wait_workers("wA")
     assert d.wait_for(lambda: d.session(first).status == "live", 30), d.logs()
     time.sleep(1.5)
-    api = api_client(d)
+    api = d.api("viewer")
     body = api.get(f"/api/sessions/{second}").get_json()
     assert body["status"] == "queued" and body["queue_position"] == 1, body
     assert body["estimated_wait_s"] is not None and 0 < body["estimated_wait_s"] <= 8, body
@@ -173,10 +150,10 @@ def test_sigterm_stops_a_workers_lives_cleanly_and_another_worker_takes_them(dep
     session_id = d.go_live(d.room("handover"), d.script())
     d.scheduler()
     workers = {"wA": d.worker("wA")}
-    worker_ready(d, "wA")
+    d.wait_workers("wA")
     assert d.wait_for(lambda: d.session(session_id).status == "live", 30), d.logs()
     workers["wB"] = d.worker("wB")
-    worker_ready(d, "wB")
+    d.wait_workers("wB")
     t = time.time()
     workers["wA"].send_signal(signal.SIGTERM)
     assert workers["wA"].wait(20) == 0, d.logs()
@@ -185,3 +162,29 @@ def test_sigterm_stops_a_workers_lives_cleanly_and_another_worker_takes_them(dep
     assert taken is not None, "no other worker took the live\n" + d.logs()
     assert time.time() - t < 15
     assert "handed back" in (taken.last_error or "") and taken.attempts == 2
+
+
+def test_a_live_whose_session_row_is_deleted_is_stopped_by_its_worker_not_left_on_air(deployment):
+    from sqlalchemy import delete
+
+    from db.models import LiveSession
+
+    d = deployment
+    room, script = d.room("orphan"), d.script()
+    player = Player(d.nginx.url("orphan"), timeout=30)
+    player.start()
+    live = d.go_live(room, script)
+    d.scheduler()
+    d.worker("wA")
+    d.wait_workers("wA")
+    assert d.wait_for(lambda: d.session(live).status == "live", 30), d.logs()
+    assert d.wait_for(lambda: player.video, 15), "the live never reached the ingest\n" + d.logs()
+    with d.db.sessions() as s:  # as a hand-made DELETE would: nobody can see or stop the live any more
+        s.execute(delete(LiveSession).where(LiveSession.id == live))
+        s.commit()
+    deleted = time.time()
+    assert d.wait_for(lambda: "its row is gone from the database" in d.logs(), 15), d.logs()
+    time.sleep(2.0)
+    player.stop()
+    last = max(a for a, _, _ in player.video)
+    assert last < deleted + 6.0, f"media still arrived {last - deleted:.1f} s after the row was deleted"

@@ -1,8 +1,9 @@
 /** Typed calls of the admin API, one function per endpoint the dashboard uses. */
 import { ApiError, http, upload } from './http'
+import { ACTIVE_STATUSES } from './types'
 import type {
-  AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, Schedule, ScheduleIn,
-  SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushResult, Tokens,
+  AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
+  SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
 } from './types'
 
@@ -37,8 +38,11 @@ export function collection<T extends { id: number }, In, Patch = Partial<In>>(na
 
 export const roomsApi = {
   ...collection<Room, RoomIn, RoomPatch>('rooms'),
-  /** pushes a few seconds of a test card to the saved URL and key; resolves when done */
-  testPush: (id: number, seconds = 3) => http.post<TestPushResult>(`/rooms/${id}/test-push`, { seconds }),
+  /** pushes a few seconds of a test card (to `server_url` and `stream_key` when given, else the saved
+   * ones); resolves when done */
+  testPush: (id: number, body: TestPushIn = { seconds: 3 }) => http.post<TestPushResult>(`/rooms/${id}/test-push`, body),
+  /** stops every active live of the room (operator/admin) */
+  stop: (id: number) => http.post<RoomStopResult>(`/rooms/${id}/stop`),
 }
 export const voicesApi = {
   ...collection<Voice, VoiceIn, VoicePatch>('voices'),
@@ -65,6 +69,11 @@ export const sessionsApi = {
   list: (args: PageArgs & { status?: string; room_id?: number } = {}) =>
     http.get<Page<Session>>('/sessions', { per_page: 20, ...args }),
   get: (id: number) => http.get<SessionDetail>(`/sessions/${id}`),
+  /** every live that holds its room (queued, starting, live, stopping; up to 100 of each) */
+  active: async (): Promise<Session[]> => {
+    const pages = await Promise.all(ACTIVE_STATUSES.map((status) => sessionsApi.list({ status, per_page: 100 })))
+    return pages.flatMap((p) => p.items)
+  },
   create: (body: SessionIn) => http.post<Session>('/sessions', body),
   comments: (id: number, args: PageArgs = {}) => http.get<Page<Comment>>(`/sessions/${id}/comments`, { ...args }),
   comment: (id: number, body: CommentIn) =>

@@ -5,23 +5,54 @@
  * A 401 on a signed-in request asks the auth hooks for a fresh access token once and retries the
  * request once; when that fails the hooks are told the sign-in has expired.
  */
-import type { ErrorBody } from './types'
+import type { ErrorBody, FieldReason } from './types'
 
 export const API_PREFIX = '/api'
 
-/** An API failure in words: HTTP status (0 when the server could not be reached), code, message. */
+/** What an error body says beyond its code and English message, for the UI to word it. */
+export interface ErrorDetail {
+  /** the precise failure, from the API's catalogue (backend/errors.py REASONS) */
+  reason?: string | null
+  /** the reason's values (times as ISO 8601) */
+  params?: Record<string, unknown> | null
+  /** per field: pydantic's error type and its context */
+  fieldReasons?: Record<string, FieldReason> | null
+}
+
+/**
+ * An API failure: HTTP status (0 when the server could not be reached), code, the server's
+ * English message and per-field messages, and the reason and values to word it in the UI's
+ * language (lib/feedback.ts errorText).
+ */
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly fields: Record<string, string>
+  readonly reason: string | null
+  readonly params: Record<string, unknown>
+  readonly fieldReasons: Record<string, FieldReason>
 
-  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}) {
+  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}, detail: ErrorDetail = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.fields = fields
+    this.reason = detail.reason ?? null
+    this.params = detail.params ?? {}
+    this.fieldReasons = detail.fieldReasons ?? {}
   }
+}
+
+/** The ApiError an error body describes, or null when `body` is not one. */
+function errorOfBody(status: number, body: unknown): ApiError | null {
+  const err = body && typeof body === 'object' ? (body as Partial<ErrorBody>).error : undefined
+  if (!err || typeof err.message !== 'string') return null
+  return new ApiError(status, err.code || 'error', err.message, err.fields || {}, {
+    reason: typeof err.reason === 'string' ? err.reason : null,
+    params: err.params && typeof err.params === 'object' ? err.params : {},
+    fieldReasons: err.field_reasons && typeof err.field_reasons === 'object' ? err.field_reasons : {},
+  })
 }
 
 /** What the HTTP layer needs from whoever holds the tokens (the auth store installs these). */
@@ -72,17 +103,13 @@ export function apiUrl(path: string, query?: Query): string {
 
 /** The ApiError for an answer that is not 2xx, from its JSON error body when it has one. */
 export async function errorFrom(res: Response): Promise<ApiError> {
-  let body: Partial<ErrorBody> | null = null
+  let body: unknown = null
   try {
-    body = (await res.json()) as Partial<ErrorBody>
+    body = await res.json()
   } catch {
     body = null
   }
-  const err = body && typeof body === 'object' ? body.error : undefined
-  if (err && typeof err.message === 'string') {
-    return new ApiError(res.status, err.code || 'error', err.message, err.fields || {})
-  }
-  return new ApiError(res.status, 'http', `HTTP ${res.status} ${res.statusText || ''}`.trim())
+  return errorOfBody(res.status, body) ?? new ApiError(res.status, 'http', `HTTP ${res.status} ${res.statusText || ''}`.trim())
 }
 
 function buildInit(method: string, opts: RequestOptions, token: string | null): RequestInit {
@@ -133,7 +160,7 @@ export async function request<T = unknown>(method: string, path: string, opts: R
     if (res.status === 401) {
       const err = await errorFrom(res)
       hooks.expired()
-      throw new ApiError(401, 'session_expired', err.message)
+      throw new ApiError(401, 'session_expired', err.message, {}, err)
     }
   }
   if (!res.ok) throw await errorFrom(res)
@@ -184,9 +211,7 @@ export async function upload<T>(path: string, form: FormData, onProgress?: (frac
     }
   }
   if (res.status < 200 || res.status >= 300) {
-    const err = (res.json as Partial<ErrorBody> | null)?.error
-    if (err && typeof err.message === 'string') throw new ApiError(res.status, err.code, err.message, err.fields || {})
-    throw new ApiError(res.status, 'http', `HTTP ${res.status} ${res.statusText}`.trim())
+    throw errorOfBody(res.status, res.json) ?? new ApiError(res.status, 'http', `HTTP ${res.status} ${res.statusText}`.trim())
   }
   return res.json as T
 }

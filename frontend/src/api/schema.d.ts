@@ -159,6 +159,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** State changes of every live (Server-Sent Events), a second apart at most. */
+        get: operations["feed_lives_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -205,12 +222,29 @@ export interface paths {
         get: operations["rooms_get_room"];
         put?: never;
         post?: never;
-        /** Delete a room and its schedules. */
+        /** Delete a room: 409 while a live that is not over or a schedule uses it; a room that past */
         delete: operations["rooms_delete_room"];
         options?: never;
         head?: never;
         /** Change a room; a stream_key given replaces the stored one. */
         patch: operations["rooms_change_room"];
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop every live of the room that is not over. */
+        post: operations["rooms_stop_room"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/rooms/{room_id}/test-push": {
@@ -1089,6 +1123,13 @@ export interface components {
                 [key: string]: string;
             };
             /**
+             * Language
+             * @description language of the built-in replies; 'auto': Chinese on Douyin, Bilibili and Kuaishou
+             * @default auto
+             * @enum {string}
+             */
+            language?: "auto" | "zh" | "en";
+            /**
              * Max Reply Chars
              * @description a reply is cut at the last sentence end within this many characters
              * @default 300
@@ -1413,6 +1454,14 @@ export interface components {
             /** Worker */
             worker: string | null;
         };
+        /** StoppedOut */
+        StoppedOut: {
+            /**
+             * Stopped
+             * @description the lives asked to stop (a queued one ends at once)
+             */
+            stopped: number[];
+        };
         /** TestPushIn */
         TestPushIn: {
             /**
@@ -1421,6 +1470,18 @@ export interface components {
              * @default 3
              */
             seconds?: number;
+            /**
+             * Server Url
+             * @description push here instead of the saved server URL (the form's unsaved value)
+             * @default null
+             */
+            server_url?: string | null;
+            /**
+             * Stream Key
+             * @description use this key instead of the saved one
+             * @default null
+             */
+            stream_key?: string | null;
         };
         /** TestPushOut */
         TestPushOut: {
@@ -1440,6 +1501,19 @@ export interface components {
              */
             ok: boolean;
             /**
+             * Params
+             * @description the failure's values (host, port, seconds)
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Reason
+             * @description the failure's stable name: rtmp_unreachable, rtmp_refused, rtmp_dropped or key_unreadable
+             * @default null
+             */
+            reason?: string | null;
+            /**
              * Seconds
              * @description media pushed
              */
@@ -1449,6 +1523,11 @@ export interface components {
              * @description where it went, the stream key masked
              */
             url: string;
+            /**
+             * Warnings
+             * @description no_stream_key: a platform room without a key
+             */
+            warnings?: string[];
         };
         /** Tokens */
         Tokens: {
@@ -1926,6 +2005,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description invalid input */
             422: {
                 headers: {
@@ -2006,7 +2103,10 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
-                    /** Format: binary */
+                    /**
+                     * Format: binary
+                     * @description a portrait picture or a short video, at most 8192 pixels a side and 50 megapixels (read from its header); larger ones are refused (422)
+                     */
                     file: string;
                     name: string;
                 };
@@ -2378,6 +2478,64 @@ export interface operations {
             };
         };
     };
+    feed_lives_feed: {
+        parameters: {
+            query?: {
+                access_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     health_health: {
         parameters: {
             query?: never;
@@ -2683,7 +2841,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            /** @description a live or a schedule uses the room */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2792,6 +2950,91 @@ export interface operations {
             };
             /** @description invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rooms_stop_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoppedOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,7 +12,19 @@ type Schemas = components['schemas']
 /** `T` with the fields of `U` in place of its own. */
 type With<T, U> = Omit<T, keyof U> & U
 
-export type ErrorBody = Schemas['Error']
+/** Why a request failed: a reason from the API's catalogue (backend/errors.py REASONS) and its
+ * values, for the dashboard to word; pydantic's error type and context for a field. */
+export interface FieldReason {
+  reason: string
+  params?: Record<string, unknown>
+}
+export type ErrorBody = With<Schemas['Error'], {
+  error: Schemas['Error']['error'] & {
+    reason?: string | null
+    params?: Record<string, unknown> | null
+    field_reasons?: Record<string, FieldReason> | null
+  }
+}>
 export type Tokens = Schemas['Tokens']
 
 /** One page of a collection (the document has one Page_<Out> per collection, all of this shape). */
@@ -54,6 +66,8 @@ export type ScheduleIn = Schemas['ScheduleIn']
 export type SchedulePatch = Schemas['SchedulePatch']
 
 export const TERMINAL_STATUSES: readonly string[] = ['ended', 'failed']
+/** a live that holds its room: most advanced first */
+export const ACTIVE_STATUSES = ['live', 'starting', 'stopping', 'queued'] as const
 
 export type Session = Schemas['SessionOut']
 /** The worker's heartbeat; every field may be missing or null when the worker did not write it. */
@@ -66,9 +80,36 @@ export type CommentIn = Schemas['CommentIn']
 
 export type AuditEntry = Schemas['AuditOut']
 export type Worker = Schemas['WorkerOut']
-/** POST /api/rooms/{id}/test-push; `error` says why it failed (the key masked), null when ok. */
-export type TestPushResult = Schemas['TestPushOut']
+/** POST /api/rooms/{id}/test-push: the form's server URL and key when given, else the saved ones. */
+export interface TestPushIn {
+  seconds?: number
+  server_url?: string
+  stream_key?: string
+}
+/** Why a test push failed (null when it did not). */
+export type TestPushReason = 'rtmp_unreachable' | 'rtmp_refused' | 'rtmp_dropped' | 'key_unreadable'
+/**
+ * The test push's result: `reason` and `params` say why it failed, `warnings` what looks wrong
+ * even when it worked ("no_stream_key"); `error` is the same in English (the key masked).
+ */
+export type TestPushResult = With<Schemas['TestPushOut'], {
+  reason?: TestPushReason | string | null
+  params?: Record<string, unknown> | null
+  warnings?: string[] | null
+}>
+/** POST /api/rooms/{id}/stop: the lives it stopped. */
+export interface RoomStopResult {
+  stopped: number[]
+}
 export type Transcriber = Schemas['TranscriberOut']
+
+/** GET /api/events: a live changed state (the only event the overview needs). */
+export interface StateChange {
+  type: 'state'
+  session_id: number
+  state: string
+  [field: string]: unknown
+}
 
 /** One event of a live, as the event stream sends it (its `type` is also the SSE event name). */
 export interface LiveEvent {

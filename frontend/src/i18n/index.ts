@@ -48,5 +48,10 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m))
 }
 
+/** Is `key` one of the dashboard's message keys (for keys made at run time, e.g. `reason.${name}`)? */
+export function hasKey(key: string): key is MessageKey {
+  return Object.prototype.hasOwnProperty.call(zhCN, key)
+}
+
 /** true when the current locale is Chinese */
 export const isZh = computed(() => locale.value === 'zh-CN')

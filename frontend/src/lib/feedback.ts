@@ -1,18 +1,36 @@
 /**
- * Errors in words: every failure the dashboard meets is shown as a sentence (a toast, or a
- * message under the form field it is about), never as a blank page.
+ * Errors in words: every failure the dashboard meets is shown once, as a sentence in the UI's
+ * language (a toast, or a message under the form field it is about), never as a blank page.
+ * What the API gives a reason for is worded here (lib/reasons.ts); anything else keeps the
+ * server's message.
  */
 import { ElMessage, ElMessageBox } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
 import { ApiError } from '@/api/http'
 import { t } from '@/i18n'
+import { fieldReasonText, reasonText } from './reasons'
 
-/** A failure as one sentence in the current language (the server's message kept as it is). */
+/** Keys of `fields` that are about the request as a whole, not a field of a form. */
+const NOT_A_FIELD = new Set(['body', 'query'])
+
+/** What the API said of `field` of a 422, in words. */
+function fieldText(e: ApiError, field: string): string {
+  return fieldReasonText(e.fieldReasons[field]) ?? e.fields[field] ?? ''
+}
+
+/** A failure as one sentence in the current language (the server's message when it gives no known reason). */
 export function errorText(e: unknown): string {
   if (e instanceof ApiError) {
     if (e.status === 0) return t('error.network')
     if (e.code === 'session_expired') return t('error.expired')
+    const worded = reasonText(e.reason, e.params)
+    if (worded) return worded
+    const [field] = Object.keys(e.fields)
+    if (e.status === 422 && field) {
+      const message = fieldText(e, field)
+      return `${t('error.invalid')}: ${NOT_A_FIELD.has(field) ? message : t('error.field', { field, message })}`
+    }
     const prefix: Record<number, string> = {
       403: t('error.forbidden'),
       404: t('error.notFound'),
@@ -41,14 +59,30 @@ export function showSuccess(message: string): void {
 }
 
 /**
- * Messages for form fields from an API error: 422's `fields` (dotted paths kept), or, for a 409
- * conflict, the message under `conflictField`. Empty when the error is about no field.
+ * Messages for form fields from an API error, in words: 422's `fields` (dotted paths kept), or,
+ * for a 409 conflict, the message under `conflictField`. Empty when the error is about no field.
  */
 export function fieldErrors(e: unknown, conflictField?: string): Record<string, string> {
   if (!(e instanceof ApiError)) return {}
-  if (e.status === 422 && Object.keys(e.fields).length) return { ...e.fields }
-  if (e.status === 409 && conflictField) return { [conflictField]: e.message }
+  if (e.status === 422) {
+    const out: Record<string, string> = {}
+    for (const field of Object.keys(e.fields)) {
+      if (!NOT_A_FIELD.has(field)) out[field] = fieldText(e, field)
+    }
+    return out
+  }
+  if (e.status === 409 && conflictField) return { [conflictField]: reasonText(e.reason, e.params) ?? e.message }
   return {}
+}
+
+/**
+ * A failed save of a form: the messages for its fields, and a toast only when there is none (the
+ * error is said once, where it is about).
+ */
+export function formError(e: unknown, conflictField?: string): Record<string, string> {
+  const errors = fieldErrors(e, conflictField)
+  if (!Object.keys(errors).length) showError(e)
+  return errors
 }
 
 /** Ask before something that cannot be undone; resolves true when confirmed. */

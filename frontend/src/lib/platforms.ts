@@ -85,9 +85,31 @@ export function presetOf(platform: string): PlatformPreset {
   return PLATFORM_PRESETS.find((p) => p.id === platform) ?? PLATFORM_PRESETS[PLATFORM_PRESETS.length - 1]
 }
 
+/** What is wrong with a push server URL, as the API sees it; null when it takes it. */
+export type PushUrlProblem = 'scheme' | 'host' | 'plain' | 'port'
+
+/**
+ * What the API would refuse in `url` (backend/resources/rooms.py check_server_url): a scheme
+ * other than rtmp:// or rtmps://, no host ("rtmp://" alone, "rtmp://:1935/live"), spaces, ? or #,
+ * a port that is not 1..65535. Null when it is a push server URL.
+ */
+export function pushUrlProblem(url: string): PushUrlProblem | null {
+  const u = url.trim()
+  const m = /^rtmps?:\/\/([^/]*)/i.exec(u)
+  if (!m) return 'scheme'
+  if (/[\s?#]/.test(u)) return 'plain'
+  const authority = m[1].slice(m[1].lastIndexOf('@') + 1)
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)
+  const host = (hostPort?.[1] ?? '').replace(/^\[|\]$/g, '')
+  if (!host) return 'host'
+  const port = hostPort?.[2]
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return 'port'
+  return null
+}
+
 /** Is `url` a push server the API accepts (rtmp:// or rtmps://, with a host)? */
 export function isPushUrl(url: string): boolean {
-  return /^rtmps?:\/\/[^/\s]+/i.test(url.trim())
+  return pushUrlProblem(url) === null
 }
 
 /** Every preset's usual server, to know whether a field still holds a default that may be replaced. */
@@ -106,4 +128,5 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   default_reply: '',
   fallback_line: '',
   max_reply_chars: 300,
+  language: 'auto',
 }

@@ -1,7 +1,7 @@
 /**
  * What every list page does with its collection: load it when the page opens, a dialog to create
  * or edit one item (its field errors, its busy save button), and delete after asking. Every
- * failure is said in words (a toast, or under the field it is about).
+ * failure is said once, in words: under the field it is about, or else in a toast.
  *
  * The collection is a resource store (the whole list, see stores/resources) or `usePagedList`
  * (one page of the list at a time, reloaded after a change).
@@ -81,8 +81,9 @@ export function useResourceList<T extends { id: number }, In>(
       showSuccess(options.savedText?.() ?? t('common.saved'))
       dialog.value = false
     } catch (e) {
+      // said once: under the fields it is about, else in a toast
       errors.value = options.errorsOf?.(e) ?? fieldErrors(e, options.conflictField)
-      showError(e)
+      if (!Object.keys(errors.value).length) showError(e)
     } finally {
       saving.value = false
     }
