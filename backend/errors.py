@@ -24,9 +24,9 @@ log = logging.getLogger("livehost.api")
 REASONS: dict[str, str] = {
     "not_found": "{what} {id} does not exist",
     "in_use": "{what} {id} is used by {users}; stop or delete those first",
-    "room_busy": "room {room} is in use by live {session}: a test push would cut into it",
-    "session_ended": "live {session} has ended ({status}); it takes no more commands",
-    "live_exists": "room {room} already has live {session} ({status}); stop it first",
+    "room_busy": "room {room} is in use by session {session}: a test push would cut into it",
+    "session_ended": "session {session} has ended ({status}); it takes no more commands",
+    "live_exists": "room {room} already has session {session} ({status}); stop it first",
     "schedule_overlap": "overlaps schedule {schedule} of room {room} ({repeat}, {start} to {end}): "
                         "both would run at {at}",
     "schedule_in_past": "the schedule ends at {end}, which has already passed",

@@ -172,7 +172,7 @@ def invalid(field: str, message: str, reason: str | None = None, **params) -> Ap
 
 
 def check_not_over(end: datetime, repeat: str) -> None:
-    """422 for a one-off schedule that has already ended: it could never run."""
+    """422 for an enabled one-off schedule that has already ended: it could never run."""
     if repeat == "none" and end <= datetime.now(timezone.utc):
         raise invalid("end_at", f"the schedule ends at {iso(end)}, which has already passed",
                       "schedule_in_past", end=iso(end))
@@ -237,7 +237,8 @@ def create_schedule(body: ScheduleIn):
     """Create a schedule; 409 if it overlaps another enabled schedule of the room."""
     s = db()
     check_times(body.start_at, body.end_at, body.repeat)
-    check_not_over(body.end_at, body.repeat)
+    if body.enabled:
+        check_not_over(body.end_at, body.repeat)
     check_refs(s, body.room_id, body.script_id, body.avatar_id, body.voice_id)
     sc = Schedule(**body.model_dump(), created_by=current_user().id)
     check_overlap(s, sc)
@@ -263,7 +264,7 @@ def change_schedule(schedule_id: int, body: SchedulePatch):
     changes = body.model_dump(exclude_none=True)
     merged = {f: changes.get(f, getattr(sc, f)) for f in ScheduleIn.model_fields}
     check_times(merged["start_at"], merged["end_at"], merged["repeat"])
-    if changes.keys() & {"start_at", "end_at", "repeat"} or changes.get("enabled"):
+    if merged["enabled"] and (changes.keys() & {"start_at", "end_at", "repeat"} or changes.get("enabled")):
         check_not_over(merged["end_at"], merged["repeat"])
     check_refs(s, merged["room_id"], merged["script_id"], merged["avatar_id"], merged["voice_id"])
     for field, value in changes.items():

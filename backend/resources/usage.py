@@ -17,7 +17,7 @@ SHOWN = 10  # ids named in the message at most
 
 
 def in_use(what: str, ident: int, lives: list[int], schedules: list[int]) -> ApiError:
-    named = [f"live {i}" for i in lives[:SHOWN]] + [f"schedule {i}" for i in schedules[:SHOWN]]
+    named = [f"session {i}" for i in lives[:SHOWN]] + [f"schedule {i}" for i in schedules[:SHOWN]]
     more = len(lives) + len(schedules) - len(named)
     users = ", ".join(named) + (f" and {more} more" if more > 0 else "")
     return ApiError.because(409, "conflict", "in_use", what=what, id=ident, users=users,

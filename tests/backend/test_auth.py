@@ -24,7 +24,8 @@ def test_wrong_password_and_unknown_user_look_the_same(api):
     make_user(api, "bob", "viewer")
     a, b = login(api, "bob", "wrong password"), login(api, "nobody", "wrong password")
     assert a.status_code == b.status_code == 401
-    assert a.get_json() == b.get_json() == {"error": {"code": "unauthorized", "message": "wrong username or password"}}
+    assert a.get_json() == b.get_json() == {"error": {"code": "unauthorized", "message": "wrong username or password",
+                                                      "reason": "wrong_credentials", "params": {}}}
 
 
 def test_tampered_expired_and_missing_tokens_are_401(api, tokens):

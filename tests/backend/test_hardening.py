@@ -113,7 +113,7 @@ def test_a_room_with_a_live_on_air_is_not_deleted_and_can_be_stopped_whole(api, 
     assert r.status_code == 409
     error = r.get_json()["error"]
     assert error["reason"] == "in_use" and error["params"]["lives"] == [live["id"]]
-    assert f"live {live['id']}" in error["message"]
+    assert f"session {live['id']}" in error["message"]
     assert api.get(f"/api/sessions/{live['id']}", headers=tokens["viewer"]).get_json()["status"] == "live"
     assert api.post(f"/api/rooms/{room}/stop", headers=tokens["viewer"]).status_code == 403
     r = api.post(f"/api/rooms/{room}/stop", headers=tokens["operator"])

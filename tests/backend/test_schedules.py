@@ -71,7 +71,8 @@ def test_next_start_of_repeating_and_past_schedules(api, tokens, refs):
     assert now < nxt <= now + timedelta(days=1) and (nxt - start) % timedelta(days=1) == timedelta(0)
 
     room2 = dict(refs, room_id=refs["rooms"][1])
-    past = create(api, tokens, room2, (now - timedelta(hours=3)).isoformat(), (now - timedelta(hours=2)).isoformat())
+    past = create(api, tokens, room2, (now - timedelta(hours=3)).isoformat(), (now - timedelta(hours=2)).isoformat(),
+                  enabled=False)  # an enabled one-off that is over could never run: refused (test_hardening)
     assert past.status_code == 201 and past.get_json()["next_start"] is None
     running = create(api, tokens, room2, (now - timedelta(minutes=5)).isoformat(),
                      (now + timedelta(hours=1)).isoformat())

@@ -112,7 +112,7 @@ def test_a_room_in_use_is_not_pushed_to(api, tokens):
     r = api.post(f"/api/rooms/{refs['room_id']}/test-push", headers=tokens["operator"], json={})
     assert r.status_code == 409
     error = r.get_json()["error"]
-    assert error["message"] == (f"room {refs['room_id']} is in use by live "
+    assert error["message"] == (f"room {refs['room_id']} is in use by session "
                                 f"{live.get_json()['id']}: a test push would cut into it")
     assert error["reason"] == "room_busy" and error["params"] == {"room": refs["room_id"],
                                                                   "session": live.get_json()["id"]}

@@ -116,5 +116,5 @@ def test_voice_in_use_cannot_be_deleted(api, tokens):
     voice = api.post("/api/voices", json=ESPEAK, headers=tokens["operator"]).get_json()
     use_in_schedule(api, voice_id=voice["id"])
     r = api.delete(f"/api/voices/{voice['id']}", headers=tokens["operator"])
-    assert r.status_code == 409 and "used by 1 schedule" in r.get_json()["error"]["message"]
+    assert r.status_code == 409 and "used by schedule " in r.get_json()["error"]["message"]
     assert api.get(f"/api/voices/{voice['id']}", headers=tokens["operator"]).status_code == 200
