@@ -29,8 +29,19 @@ EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 STEP_MS = 1000  # longest single wait on the bus, so a closed stream is let go of promptly
 
 
-class EventsQuery(Model):
+class StreamQuery(Model):
+    """The query of an event stream: the token, since EventSource cannot send headers."""
+
     access_token: str | None = Field(None, max_length=4096, description="for EventSource, which cannot send headers")
+
+
+def sse_response(events) -> Response:
+    """Server-Sent Events from the generator `events`, unbuffered by proxies."""
+    return Response(stream_with_context(events), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class EventsQuery(StreamQuery):
     last_event_id: str | None = Field(None, pattern=STREAM_ID, description="resume after this id (as Last-Event-ID)")
 
 
@@ -108,5 +119,4 @@ def session_events(session_id: int, query: EventsQuery):
                 quiet_since = time.monotonic()
 
     log.info("session %s: event stream opened after %s", session_id, after)
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse_response(stream())

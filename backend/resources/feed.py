@@ -10,22 +10,18 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, Response, current_app, stream_with_context
-from pydantic import Field
+from flask import Blueprint, current_app
 from sqlalchemy import or_, select
 
-from backend.api import ANYONE, Model, route
+from backend.api import ANYONE, route
 from backend.db import close_session
+from backend.resources.events import StreamQuery, sse_response
 from db.models import ACTIVE_STATUSES, LiveSession
 
 bp = Blueprint("feed", __name__, url_prefix="/api")
 log = logging.getLogger("livehost.api")
 
 POLL_S = 1.0
-
-
-class FeedQuery(Model):
-    access_token: str | None = Field(None, max_length=4096, description="for EventSource, which cannot send headers")
 
 
 def snapshot(database, since: datetime) -> dict[int, tuple[str, int]]:
@@ -36,8 +32,8 @@ def snapshot(database, since: datetime) -> dict[int, tuple[str, int]]:
     return {r.id: (r.status, r.room_id) for r in rows}
 
 
-@route(bp, "GET", "/events", roles=ANYONE, query=FeedQuery, stream=True)
-def lives_feed(query: FeedQuery):
+@route(bp, "GET", "/events", roles=ANYONE, query=StreamQuery, stream=True)
+def lives_feed(query: StreamQuery):
     """State changes of every live (Server-Sent Events), a second apart at most."""
     database = current_app.extensions["livehost.db"]
     keepalive = current_app.config["LIVEHOST"].sse_keepalive_s
@@ -66,5 +62,4 @@ def lives_feed(query: FeedQuery):
                 yield ": keep-alive\n\n"
                 quiet_since = time.monotonic()
 
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return sse_response(stream())
