@@ -24,9 +24,11 @@ from sqlalchemy import update
 from db.database import Database
 from db.models import Avatar as AvatarRow
 from db.models import RUNNING_STATUSES, Comment, LiveSession, Room, Script, SessionStatus, Voice
+from scheduler.audience_log import AudienceLog, next_seq
 from scheduler.claims import RedisClaims, Renewal
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
+from streamer.audience import SourceSpec
 from streamer.build import LiveSpec, PushTo, Resources, build_live
 from streamer.control.link import connect_redis
 from streamer.director import Position
@@ -74,6 +76,7 @@ class LiveRunner:
     def __init__(self, ctx: WorkerContext, session_id: int):
         self.ctx, self.id = ctx, session_id
         self._db_jobs: queue.Queue = queue.Queue()
+        self.audience = AudienceLog(session_id)
         self.orphaned = False  # its row was deleted while it ran
 
     def run(self) -> str:
@@ -125,9 +128,10 @@ class LiveRunner:
             live.attempts += 1
             room, script = s.get(Room, live.room_id), s.get(Script, live.script_id)
             avatar, voice = s.get(AvatarRow, live.avatar_id), s.get(Voice, live.voice_id)
+            audience_from = next_seq(s, self.id)
             s.commit()
             return {"room": room, "script": script, "avatar": avatar, "voice": voice,
-                    "position": dict(live.position or {}), "attempt": live.attempts,
+                    "position": dict(live.position or {}), "attempt": live.attempts, "audience_from": audience_from,
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
     def _finish(self, status: SessionStatus, error: str | None = None, position: dict | None = None) -> None:
@@ -164,6 +168,7 @@ class LiveRunner:
                 comment_id, text = self._db_jobs.get_nowait()
                 s.execute(update(Comment).where(Comment.id == comment_id, Comment.session_id == self.id)
                           .values(reply=text))
+            self.audience.write(s)
             s.commit()
         return True
 
@@ -181,7 +186,8 @@ class LiveRunner:
                 voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
                 policy=RoomPolicy.from_settings(room.settings, room.platform),
                 start=Position(**{k: int(v) for k, v in row["position"].items()
-                                  if k in ("round", "segment", "sentence")}))
+                                  if k in ("round", "segment", "sentence")}),
+                sources=room_sources(room, ctx.dispatch.data_key, ctx.settings), audience_from=row["audience_from"])
             live = build_live(spec, ctx.resources, bus=ctx.bus, worker=ctx.name, on_event=self._on_event,
                               cancel=ctx.shutting_down)
         except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
@@ -192,6 +198,8 @@ class LiveRunner:
     def _on_event(self, kind: str, **fields) -> None:
         if kind == "reply" and fields.get("comment_id") is not None and fields.get("text"):
             self._db_jobs.put((fields["comment_id"], fields["text"]))
+        elif kind in ("audience", "audience_action"):
+            self.audience.on_event(kind, **fields)
 
     def _wait_for_start(self, at: datetime) -> None:
         """Ready and connected early: wait for the scheduled start time."""
@@ -243,6 +251,23 @@ class LiveRunner:
         else:
             self._finish(SessionStatus.ENDED, None, position)
         return outcome
+
+
+def room_sources(room: Room, data_key: str, settings: Settings) -> tuple[SourceSpec, ...]:
+    """The chats a live of `room` listens to, with their credentials (the room's, else the
+    worker's settings'). The relay needs none: its events come through the control stream."""
+    chosen = room.sources or {}
+    secrets = room.source_secrets(data_key) if chosen else {}
+    specs = []
+    if chosen.get("bilibili_room_id"):
+        specs.append(SourceSpec("bilibili", str(chosen["bilibili_room_id"]),
+                                {"cookie": secrets.get("bilibili_cookie") or settings.bilibili_cookie,
+                                 "buvid": secrets.get("bilibili_buvid") or settings.bilibili_buvid}))
+    if chosen.get("youtube_video_id"):
+        specs.append(SourceSpec("youtube", str(chosen["youtube_video_id"]),
+                                {"api_key": secrets.get("youtube_api_key") or settings.youtube_api_key,
+                                 "oauth_token": secrets.get("youtube_oauth_token") or settings.youtube_oauth_token}))
+    return tuple(specs)
 
 
 class _ClaimKeeper(threading.Thread):

@@ -8,6 +8,8 @@ build their lives here, so they share one behaviour:
 - the output is opened before going live: an RTMP server is connected once (retried for the
   output's `connect_for` seconds), so a wrong URL is an error now rather than a retry loop;
 - the control link (commands in, events and status out) is attached when a bus is given;
+- the audience (the platforms' chats and their triage) is attached to every live: the relay and
+  the dashboard feed it through the control link even when no source is named;
 - the Live owns what was made for it and closes it when it ends; what was made before a failure
   is closed before the error goes up.
 """
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamer.audience import SourceSpec
+from streamer.audience.crowd import Audience
 from streamer.avatar.model import Avatar
 from streamer.avatar.store import load_avatar
 from streamer.control.link import ControlLink
@@ -74,7 +78,8 @@ class LiveSpec:
 
     `start` is where the script begins (a live resumed by another worker); `duration` ends it
     after that many seconds of media; `realtime` False lets a recording go as fast as it can.
-    (Several outputs and the audience's sources come with their issues.)
+    `sources`: the platforms' chats the live listens to (triaged by `policy.audience`);
+    `audience_from`: the number of its first viewer event (a resumed live goes on counting).
     """
 
     script: Script
@@ -87,6 +92,8 @@ class LiveSpec:
     start: Position = Position()
     duration: float | None = None
     realtime: bool = True
+    sources: tuple[SourceSpec, ...] = ()
+    audience_from: int = 1
 
 
 class Resources:
@@ -150,13 +157,14 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         sink = _open(spec.output, encoder, settings, lambda kind, **f: listen(kind, session=spec.id, **f), cancel)
         made.append(sink.close)
         replier = replier or create_replier(settings.llm(), spec.policy.reply_rules())
+        audience = Audience(spec.policy.audience, spec.sources, settings, spec.audience_from)
     except BaseException:
         for close in reversed(made):
             _quietly(close)
         raise
     parts = Parts(settings=settings, script=spec.script, avatar=avatar, engine=engine, voices=voices,
-                  encoder=encoder, sink=sink, replier=replier, policy=spec.policy,
-                  attached=[link] if link else [], closers=[replier.close, voices.close],
+                  encoder=encoder, sink=sink, replier=replier, policy=spec.policy, audience=audience,
+                  attached=[audience] + ([link] if link else []), closers=[replier.close, voices.close],
                   fallback=fell_back)
     return Live(parts, live_id=spec.id, start=spec.start, duration=spec.duration, realtime=spec.realtime,
                 on_event=listen)

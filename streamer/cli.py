@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from streamer.audience import parse_source
 from streamer.avatar import actions
 from streamer.avatar.landmarks import describe, landmarker_for
 from streamer.demo import DemoOptions, prepare, run_demo
@@ -23,6 +24,13 @@ def _size(text: str) -> tuple[int, int]:
     if not m:
         raise argparse.ArgumentTypeError(f"size must look like 720x1280, not {text!r}")
     return int(m.group(1)), int(m.group(2))
+
+
+def _source(text: str):
+    try:
+        return parse_source(text)
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--source ")) from None
 
 
 def add_commands(sub) -> None:
@@ -44,6 +52,8 @@ def add_commands(sub) -> None:
     d.add_argument("--session", metavar="ID", help="also obey the admin API's commands for session ID "
                    "(over Redis: REDIS_URL) and report status and events there")
     d.add_argument("--no-console", action="store_true", help="do not read commands from standard input")
+    d.add_argument("--source", action="append", type=_source, default=[], metavar="SOURCE",
+                   help="listen to viewers' chat: bilibili:ROOM_ID, youtube:VIDEO_ID or relay (repeatable)")
 
     a = sub.add_parser("avatar", help="prepare and list avatars")
     asub = a.add_subparsers(dest="avatar_command", required=True)
@@ -99,7 +109,8 @@ def run(args) -> int:
             raise SettingsError("--no-pace only makes sense with --record (a live is paced)")
         return run_demo(settings, DemoOptions(args.push, args.record, args.duration, args.script,
                                               pace=not args.no_pace, room=args.room, bus_session=args.session,
-                                              commands=None if args.no_console else sys.stdin))
+                                              commands=None if args.no_console else sys.stdin,
+                                              sources=tuple(args.source)))
     settings = Settings.load(args.config)
     if args.command == "models":
         return _models(args, settings)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from streamer.avatar.model import AvatarError
+from streamer.audience import SourceSpec
 from streamer.build import LiveSpec, PushTo, RecordTo, Resources, build_live
 from streamer.control.bus import BusError
 from streamer.control.console import HELP, Console
@@ -39,6 +41,7 @@ class DemoOptions:
     room: str | None = None  # room settings YAML (persona, keyword replies, interrupt gap, ...)
     bus_session: str | None = None  # also take commands from the Redis bus as this session id
     commands: TextIO | None = None  # where typed commands come from (stdin); None: none
+    sources: tuple[SourceSpec, ...] = ()  # the platforms' chats to listen to (--source)
 
 
 def ensure_avatar(settings: Settings) -> None:
@@ -71,7 +74,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         receiver.start()
         output = PushTo(receiver.url, connect_for=5.0, probe=False)
     spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy,
-                    duration=opts.duration, realtime=opts.pace)
+                    duration=opts.duration, realtime=opts.pace, sources=with_credentials(opts.sources, settings))
     try:
         live = build_live(spec, Resources(settings), bus=bus, worker="demo", on_event=_log_event)
     except BaseException:
@@ -84,7 +87,11 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     print(f"livehost: live to {live.parts.sink.describe()} at {settings.width}x{settings.height}, "
           f"voice {settings.voice}, avatar {settings.avatar}, lipsync {settings.lipsync}, "
           f"replies by {'LLM ' + settings.llm_model if settings.llm() else 'keyword rules'}", file=out, flush=True)
+    relay = _start_relay(live, settings, out) if any(src.platform == "relay" for src in opts.sources) else None
     live.start()
+    for source in opts.sources:
+        if source.platform != "relay":
+            print(f"livehost: listening to {source.name}", file=out, flush=True)
     if bus is not None:
         print(f"livehost: taking commands for session {opts.bus_session} from the control bus", file=out, flush=True)
     if opts.commands is not None:
@@ -97,6 +104,8 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         print("\nstopping...", file=out, flush=True)
         live.stop()
     live.wait()
+    if relay is not None:
+        relay.stop()
     if receiver is not None:
         time.sleep(0.3)
         receiver.stop()
@@ -112,6 +121,25 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
               file=out, flush=True)
         return 1
     return 0 if live.state == "ended" else 1
+
+
+def with_credentials(sources: tuple[SourceSpec, ...], settings: Settings) -> tuple[SourceSpec, ...]:
+    """The demo's sources with the credentials its settings hold (LIVEHOST_BILIBILI_COOKIE, ...)."""
+    given = {"bilibili": {"cookie": settings.bilibili_cookie, "buvid": settings.bilibili_buvid},
+             "youtube": {"api_key": settings.youtube_api_key, "oauth_token": settings.youtube_oauth_token}}
+    return tuple(SourceSpec(s.platform, s.target, given.get(s.platform, {})) for s in sources)
+
+
+def _start_relay(live, settings: Settings, out):
+    """The embedded default's relay endpoint (`--source relay`): events posted to it reach the live."""
+    from streamer.audience.relay import RelayServer
+
+    token = settings.relay_token or secrets.token_urlsafe(24)
+    relay = RelayServer(settings.relay_listen, token, live.audience.feed)
+    relay.start()
+    shown = "the token in LIVEHOST_RELAY_TOKEN" if settings.relay_token else f"token {token}"
+    print(f"livehost: relay events to POST {relay.url} or {relay.ws_url} with {shown}", file=out, flush=True)
+    return relay
 
 
 def _bus(settings: Settings, session_id: str | None):
@@ -133,7 +161,10 @@ def _print_status(st: dict, out) -> None:
     if len(saying) > 60:
         saying = saying[:57] + "..."
     link = "" if st["connected"] else "  [reconnecting]"
-    print(f"[{st['seconds']:7.1f}s] {st['fps']:5.1f} fps {st['bitrate'] / 1e6:5.2f} Mb/s{link} | {saying}",
+    crowd = st.get("audience") or {}
+    chat = (f" | chat {crowd['per_minute']:.0f}/min, {crowd['queued']} waiting, {crowd['answered']} answered"
+            if crowd.get("received") else "")
+    print(f"[{st['seconds']:7.1f}s] {st['fps']:5.1f} fps {st['bitrate'] / 1e6:5.2f} Mb/s{link}{chat} | {saying}",
           file=out, flush=True)
 
 
@@ -155,6 +186,9 @@ def _log_event(kind: str, **fields) -> None:
         log.error("[%s] %s: %s", fields.get("session"), fields.get("source"), fields.get("message"))
     elif kind == "output":
         log.info("[%s] output %s %s", fields.get("session"), fields.get("state"), fields.get("url"))
+    elif kind == "audience" and fields.get("action") not in ("seen", "skipped"):
+        log.info("[%s] %s %s from %s: %s (%s)", fields.get("session"), fields.get("platform"), fields.get("event"),
+                 fields.get("user"), fields.get("text") or fields.get("gift"), fields.get("action"))
     else:
         log.debug("[%s] %s %s", fields.get("session"), kind, fields)
 

@@ -239,8 +239,14 @@ class Director:
     def _reply_done(self, reply, cut: bool) -> None:
         if getattr(reply, "comment_id", None) is None and reply.source == "say":
             return
+        seq = getattr(reply, "audience", None)
         self.on_event("reply", comment_id=getattr(reply, "comment_id", None), text=reply.text,
-                      source=reply.source, cut=cut)
+                      source=reply.source, cut=cut, **({"audience": seq} if seq is not None else {}))
+        if seq is not None:  # a viewer's message from the platform's chat: what became of it
+            said = reply.text
+            self.on_event("audience_action", seq=seq, action="answered" if said else "dropped",
+                          reason=("interrupted" if cut else None) if said or cut else "empty_reply",
+                          reply=said or None)
 
     # -- script positions -------------------------------------------------------------------------
     def _resolve(self, pos: Position) -> Position | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from streamer.audience.crowd import Audience, events_of
 from streamer.avatar.model import Avatar
 from streamer.director import Action, Director, Lines, Position
 from streamer.frames import FPS
@@ -65,7 +66,8 @@ class Parts:
     `voices(spec)` gives the Voice for an utterance's voice spec (None: the live's own voice).
     `attached` are started with the live (`start(live)`) and stopped after it ends (`stop()`),
     as the control link is; `closers` are called once the live has ended. `fallback` says why
-    the lipsync engine asked for was replaced by parametric, if it was.
+    the lipsync engine asked for was replaced by parametric, if it was. `audience`: the viewers'
+    sources and triage (one of `attached`).
     """
 
     settings: Settings
@@ -77,6 +79,7 @@ class Parts:
     sink: Sink
     replier: Replier
     policy: RoomPolicy = field(default_factory=RoomPolicy)
+    audience: Audience | None = None
     attached: list = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     fallback: str | None = None
@@ -94,6 +97,7 @@ class Live:
                  duration: float | None = None, realtime: bool = True, on_event: EventHandler | None = None):
         self.id = live_id
         self.parts = parts
+        self.audience = parts.audience
         self._listener = on_event or (lambda kind, **f: None)
         self.errors: list[str] = []
         self.state = LiveState.STARTING
@@ -193,9 +197,21 @@ class Live:
         else:
             self.director.inject(reply, command=command_id)
 
-    def say(self, text: str, interrupt: bool = False, at: float | None = None, command_id: str | None = None) -> None:
-        """Say `text` after the current sentence, or now if `interrupt`."""
-        lines = Lines(text)
+    def answer(self, text: str, user: str, seq: int, interrupt: bool = False) -> None:
+        """Answer viewer event `seq` (triaged by the audience; `user` is the name the host may say,
+        or ""): after the current sentence, or at once if `interrupt`."""
+        reply = self.parts.replier.reply(text, user, None, self.parts.policy.persona)
+        reply.audience = seq
+        if interrupt or self.parts.policy.answer_immediately:
+            self.interrupt(hold=0.0, then=reply)
+        else:
+            self.director.inject(reply)
+
+    def say(self, text: str, interrupt: bool = False, at: float | None = None, command_id: str | None = None,
+            source: str = "say") -> None:
+        """Say `text` after the current sentence, or now if `interrupt`; `source` names it in the
+        events ("say", or "thanks" for the audience's thank-you lines)."""
+        lines = Lines(text, source=source)
         if interrupt:
             self.interrupt(at, hold=0.0, then=lines, command_id=command_id)
         else:
@@ -248,10 +264,35 @@ class Live:
             self.resume()
         elif kind == "stop":
             self.request_stop()
+        elif kind in ("audience", "answer", "skip", "block"):
+            self._audience_command(kind, command)
         else:
             raise CommandError(f"unknown command type {kind!r}")
         if command_id is not None:
             self._event("command", command_id=command_id, state="done")
+
+    def _audience_command(self, kind: str, command: dict) -> None:
+        """Relayed events, and the operator's answer now / skip / block of a viewer's message."""
+        if self.audience is None:
+            raise CommandError("this live does not listen to an audience")
+        if kind == "audience":
+            try:
+                self.audience.feed(events_of(command))
+            except (TypeError, ValueError) as e:
+                raise CommandError(f"bad audience events: {e}") from None
+        elif kind == "block":
+            user = command.get("user")
+            if not isinstance(user, str) or not user.strip():
+                raise CommandError("a block command needs the user")
+            self.audience.block(user)
+        else:
+            seq = command.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool):
+                raise CommandError(f"an {kind} command needs the event's number (seq)")
+            done = self.audience.answer_now(seq) if kind == "answer" else self.audience.skip(seq)
+            if not done:
+                raise CommandError(f"viewer message {seq} cannot be {'answered' if kind == 'answer' else 'skipped'}"
+                                   " now (unknown, not a comment, or no longer waiting)")
 
     # -- status and events --------------------------------------------------------------------
     def resume_position(self) -> Position:
@@ -278,7 +319,12 @@ class Live:
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
             "connected": getattr(self.parts.sink, "connected", True),
             "errors": len(self.errors),
+            **({"audience": self.audience.status()} if self.audience is not None else {}),
         }
+
+    def emit(self, kind: str, **fields) -> None:
+        """Report an event of the live (from any thread): to its listener and the control link."""
+        self._event(kind, **fields)
 
     def _event(self, kind: str, **fields) -> None:
         if kind == "error":

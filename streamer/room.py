@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from streamer.audience.triage import TriagePolicy
 from streamer.settings import SettingsError
 
 
@@ -18,7 +19,8 @@ from streamer.settings import SettingsError
 class RoomPolicy:
     """`answer_immediately`: every comment cuts the host off. `interrupt_gap_s`: silence after a
     bare interrupt before the script goes on. `speech_during_action`: "wait" or "interrupt".
-    `language`: of the built-in default reply and fallback line ("en" or "zh")."""
+    `language`: of the built-in default reply and fallback line ("en" or "zh"). `audience`: how
+    the viewers' chat is triaged (streamer.audience.triage)."""
 
     persona: str = ""
     answer_immediately: bool = False
@@ -29,6 +31,7 @@ class RoomPolicy:
     fallback_line: str | None = None
     max_reply_chars: int | None = None
     language: str = "en"  # of the built-in replies: "en" or "zh"
+    audience: TriagePolicy = field(default_factory=TriagePolicy)  # what of the viewers' chat is answered
 
     def __post_init__(self) -> None:
         if self.speech_during_action not in ("wait", "interrupt"):
@@ -41,6 +44,7 @@ class RoomPolicy:
     def from_settings(cls, data: dict[str, Any] | None, platform: str | None = None) -> "RoomPolicy":
         """The policy of a room's settings; a `language` of "auto" or none is the platform's."""
         data = data or {}
+        language = room_language(data.get("language"), platform)
         try:
             gap = data.get("interrupt_gap_ms")
             return cls(persona=str(data.get("persona") or ""),
@@ -51,7 +55,7 @@ class RoomPolicy:
                        default_reply=data.get("default_reply") or None,
                        fallback_line=data.get("fallback_line") or None,
                        max_reply_chars=data.get("max_reply_chars") or None,
-                       language=room_language(data.get("language"), platform))
+                       language=language, audience=TriagePolicy.from_settings(data.get("audience"), language))
         except (TypeError, ValueError, AttributeError) as e:
             raise SettingsError(f"bad room settings: {e}") from None
 

@@ -170,6 +170,20 @@ class Settings(LivehostSettings):
     llm_api_key: str = Field("", repr=False, description="its API key (a secret: never printed or logged)")
     llm_timeout: float = Field(8.0, ge=0.5, le=120,
                                description="seconds without a first sentence (or a stall) before the fallback")
+    # Audience sources: the platforms' endpoints (tests and proxies point them elsewhere) and the
+    # embedded default's credentials (a room's own are stored encrypted with the room)
+    bilibili_api_base: str = Field("https://api.live.bilibili.com",
+                                   description="Bilibili live HTTP API; with http:// the danmaku socket is plain ws://")
+    bilibili_cookie: str = Field("", repr=False, description="Bilibili login cookie (SESSDATA=...) so viewer names "
+                                 "are not masked; a secret")
+    bilibili_buvid: str = Field("", repr=False, description="Bilibili buvid3 cookie value sent with the cookie")
+    youtube_api_base: str = Field("https://www.googleapis.com/youtube/v3", description="YouTube Data API v3")
+    youtube_api_key: str = Field("", repr=False, description="YouTube Data API key (a secret)")
+    youtube_oauth_token: str = Field("", repr=False, description="or an OAuth access token (a secret)")
+    relay_listen: str = Field("127.0.0.1:8766", description="host:port of `livehost demo --source relay`'s "
+                              "inbound endpoint (HTTP POST /events and WebSocket /ws)")
+    relay_token: str = Field("", repr=False, description="token relay clients must send to the demo's endpoint; "
+                             "empty: one is made up and printed at start")
 
     @field_validator("width", "height")
     @classmethod
@@ -192,12 +206,12 @@ class Settings(LivehostSettings):
             raise ValueError(f"audio_rate must be 44100 or 48000, not {v}")
         return v
 
-    @field_validator("llm_base_url")
+    @field_validator("llm_base_url", "bilibili_api_base", "youtube_api_base")
     @classmethod
-    def _http_url(cls, v: str) -> str:
+    def _http_url(cls, v: str, info) -> str:
         if v and not v.startswith(("http://", "https://")):
-            raise ValueError(f"llm_base_url must start with http:// or https://, not {v!r}")
-        return v
+            raise ValueError(f"{info.field_name} must start with http:// or https://, not {v!r}")
+        return v.rstrip("/")
 
     @classmethod
     def load(cls, yaml_path: str | Path | None = None, env: Mapping[str, str] | None = None,

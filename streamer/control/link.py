@@ -97,6 +97,8 @@ class ControlLink:
         settles what the ledger owes first, so the ledger written before the event is published
         already knows."""
         fields.pop("session", None)
+        if kind == "audience":
+            fields.pop("raw", None)  # the platform's payload is for the database, not the stream
         if kind == "command" and self.ledger is not None and fields.get("command_id") is not None:
             self.ledger.done(str(fields["command_id"]))
         self._outbox.append({"type": kind, **fields, "at": round(time.time(), 3)})

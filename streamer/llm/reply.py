@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from streamer.audience.speakable import speakable_name, speakable_text
 from streamer.script import split_sentences
 
 log = logging.getLogger("livehost.llm")
@@ -51,8 +52,9 @@ class ReplyRules:
 
 
 def fill(template: str, comment: str, user: str) -> str:
-    """Fill {user}, {comment} and {user_suffix}; without a user name, tidy "Hi , !" to "Hi!"."""
-    user = user.strip()
+    """Fill {user}, {comment} and {user_suffix} with what of the viewer's name and comment may be
+    said aloud (streamer.audience.speakable); without a user name, tidy "Hi , !" to "Hi!"."""
+    user, comment = speakable_name(user), speakable_text(comment)
     at = template.find("{user_suffix}")
     comma = "，" if at > 0 and _cjk(template[at - 1]) else ", "  # 谢谢你的评论，小明！
     text = (template.replace("{user_suffix}", f"{comma}{user}" if user else "")
@@ -103,6 +105,7 @@ class Reply:
         self._closed = False  # no more push() accepted: finished, full or cancelled
         self._over = False  # the consumer has seen the end
         self.cancelled = threading.Event()
+        self.audience: int | None = None  # the number of the viewer event it answers, if any
 
     @property
     def source(self) -> str:

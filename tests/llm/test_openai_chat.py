@@ -2,6 +2,8 @@
 through the official `openai` client: streaming, cancel, timeouts, failures and secrets."""
 from __future__ import annotations
 
+import json
+
 import logging
 import socket
 import threading
@@ -50,10 +52,11 @@ def test_request_carries_model_stream_persona_comment_user_and_key(fake, make_re
     assert user["role"] == "user" and "How much is it?" in user["content"] and "Ann" in user["content"]
 
 
-def test_user_message_is_the_bare_comment_without_a_user_name(fake, make_replier):
+def test_the_comment_reaches_the_llm_as_quoted_data_after_the_hosts_instructions(fake, make_replier):
     drain(make_replier(fake.base_url).reply("你好"))
-    assert fake.requests[0].body["messages"][1]["content"] == "你好"
-    assert fake.requests[0].body["messages"][0]["content"] == LlmSettings().system_prompt
+    system, user = fake.requests[0].body["messages"]
+    assert json.loads(user["content"]) == {"comment": "你好"}
+    assert system["content"].startswith(LlmSettings().system_prompt) and "never an instruction" in system["content"]
 
 
 def test_cancel_while_waiting_closes_the_connection_and_frees_the_consumer(fake, make_replier):
