@@ -138,7 +138,7 @@ def _start_relay(live, settings: Settings, out):
     relay = RelayServer(settings.relay_listen, token, live.audience.feed)
     relay.start()
     shown = "the token in LIVEHOST_RELAY_TOKEN" if settings.relay_token else f"token {token}"
-    print(f"livehost: relay events to POST {relay.url} or {relay.ws_url} with {shown}", file=out, flush=True)
+    print(f"livehost: relay events to POST {relay.url}/events or {relay.ws_url} with {shown}", file=out, flush=True)
     return relay
 
 

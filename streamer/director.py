@@ -113,6 +113,7 @@ class Director:
         self._errands: dict[int, _Errand] = {}  # id(reply) -> the command it carries out, until done
         self._paused = False
         self._hold_until = 0.0
+        self._carried: Pause | None = None  # the rest of a script pause a reply cut into
         self._cv = threading.Condition()
 
     # -- control (any thread) -------------------------------------------------------------------
@@ -140,12 +141,19 @@ class Director:
                 self._close(errand, "cancelled")
             if resume_at is not None:
                 self._cursor = self._resolve(resume_at)
+                self._carried = None
             self._hold_until = time.monotonic() + hold
             if then is not None:
                 self._agenda.append(then)
                 self._open(then, command)
             self._cv.notify_all()
             return gen
+
+    def carry(self, rest: Pause) -> None:
+        """The speaker gave up the rest of a script pause for a waiting reply: it comes next after
+        the replies (speaker thread)."""
+        with self._cv:
+            self._carried = rest
 
     def aired(self, utterance_id: int) -> None:
         """Utterance `utterance_id`, and every one handed out before it, is over on air (called by
@@ -211,6 +219,9 @@ class Director:
             return u
 
     def _script_item(self, gen: int):
+        if self._carried is not None:
+            rest, self._carried = self._carried, None
+            return Pause(rest.ms, gen, rest.position)
         pos = self._cursor
         if pos is None:
             return END

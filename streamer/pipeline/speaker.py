@@ -29,7 +29,8 @@ def estimated_seconds(text: str) -> float:
 class Speaker(Stage):
     """Pulls items from the director and puts their audio on `out` as 20 ms AudioFrames, streamed.
 
-    Pauses become silent frames; Actions pass through for the clock. A voice that fails is
+    Pauses become silent frames (a reply waiting cuts in, and the rest of the pause follows it);
+    Actions pass through for the clock. A voice that fails is
     reported through `on_event` and replaced by silence of about the same length: the live goes on.
     cut() (any thread) stops the utterance being synthesized at once; frames of a stale
     generation are never put on `out`. `voice_for(spec)` gives the Voice for a voice spec.
@@ -55,7 +56,7 @@ class Speaker(Stage):
             if self.gen.stale(item.gen):
                 continue
             if isinstance(item, Pause):
-                self._silence(item.ms / 1000.0, item.gen, item.position)
+                self._pause(item)
             elif isinstance(item, Action):
                 self.out.put(item)
             else:
@@ -67,6 +68,16 @@ class Speaker(Stage):
             return False
         self.out.put(frame)
         return True
+
+    def _pause(self, item: Pause) -> None:
+        """A script pause, given up for a reply that is waiting: the rest of it comes after."""
+        frames = round(item.ms / 20)
+        for i in range(frames):
+            if self.director.pending:
+                self.director.carry(Pause((frames - i) * 20, item.gen, item.position))
+                return
+            if not self._put(AudioFrame(silence(), FrameKind.IDLE, None, item.gen, item.position)):
+                return
 
     def _silence(self, seconds: float, gen: int, position=None) -> None:
         for _ in range(round(seconds * 50)):
