@@ -44,6 +44,14 @@ REASONS: dict[str, str] = {
     "json_too_deep": "the JSON body is nested too deep (more than {limit} levels of arrays and objects)",
     "source_too_large": "{file} is {width}x{height} pixels; the limit is {max_side} pixels a side and "
                         "{megapixels} megapixels",
+    # the audience: a room's relay, a live's viewers
+    "relay_token_invalid": "a valid relay token of room {room} is required (Authorization: Bearer TOKEN, "
+                           "X-Livehost-Token or ?token=)",
+    "relay_off": "room {room} does not take relay events: turn its relay source on first",
+    "no_live": "room {room} has no live running to take the events",
+    "relay_too_fast": "room {room}'s relay takes at most {limit} requests and messages; slow down",
+    "relay_event": "{field}: {error}",
+    "blocked_users_full": "room {room} already blocks {limit} viewers; unblock some in its settings first",
     # field checks (field_reasons)
     "url_invalid": "server_url is not a valid URL",
     "url_scheme": "server_url must start with rtmp:// or rtmps://",
@@ -61,6 +69,11 @@ REASONS: dict[str, str] = {
                       "give a stream key",
     "key_unreadable": "the stored stream key cannot be decrypted (has the data key changed?)",
     "no_stream_key": "this room has no stream key: the platform will refuse a stream without one",
+    "secret_chars": "a credential must not contain control characters or line breaks",
+    # a room's source test (its result's reason)
+    "source_unreachable": "the {platform} chat cannot be read: {error}",
+    "source_secrets_unreadable": "the saved credentials cannot be decrypted (has the data key changed?); "
+                                 "enter them again",
 }
 
 

@@ -59,11 +59,12 @@ def check_port_free(host: str, port: int) -> str | None:
     return None
 
 
-SECRET_PARAM = re.compile(r"((?:^|[?&])access_token=)[^&\s\"]*")
+SECRET_PARAM = re.compile(r"((?:^|[?&])(?:access_token|token)=)[^&\s\"]*")
 
 
 def redact(text: str) -> str:
-    """`text` (a request line, a query string) with any access token in it replaced by ***."""
+    """`text` (a request line, a query string) with any access token or relay token (`token=`) in
+    it replaced by ***."""
     return SECRET_PARAM.sub(r"\1***", text)
 
 
@@ -84,6 +85,9 @@ class QuietRequestHandler(WSGIRequestHandler):
     def log_request(self, code="-", size="-"):
         self.requestline = redact(self.requestline)
         super().log_request(code, size)
+
+    def log(self, type, message, *args):  # noqa: A002 - werkzeug's name; errors quote the request line too
+        super().log(type, message, *(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ApiServer(BaseApplication):

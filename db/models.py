@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -15,6 +15,8 @@ from db import secrets
 ROLES = ("admin", "operator", "viewer")
 PLATFORMS = ("douyin", "bilibili", "kuaishou", "youtube", "custom")
 REPEATS = ("none", "daily", "weekly")
+# the audience sources' credentials a room keeps (encrypted in Room.source_secrets_enc)
+SOURCE_SECRETS = ("bilibili_cookie", "bilibili_buvid", "youtube_api_key", "youtube_oauth_token")
 
 
 class SessionStatus(StrEnum):
@@ -102,6 +104,12 @@ class Room(Timestamped, Archivable, Base):
     stream_key_enc: Mapped[str] = mapped_column(Text, default="")  # Fernet token, never returned
     key_hint: Mapped[str] = mapped_column(String(8), default="")  # last characters, for humans
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # audience sources: {bilibili_room_id, youtube_video_id, relay}; null in rooms made before them
+    sources: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # Fernet token of JSON {bilibili_cookie, bilibili_buvid, youtube_api_key, youtube_oauth_token}
+    source_secrets_enc: Mapped[str | None] = mapped_column(Text, default="")
+    relay_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 hex of the token
+    relay_token_hint: Mapped[str] = mapped_column(String(8), default="", server_default="")  # its last characters
     __table_args__ = NO_REUSE
 
     def push_url(self, data_key: str) -> str:
@@ -109,6 +117,13 @@ class Room(Timestamped, Archivable, Base):
         return it), decrypted with `data_key`. ValueError if the key cannot be decrypted."""
         key = secrets.decrypt(self.stream_key_enc, data_key)
         return f"{self.server_url}/{key}" if key else self.server_url
+
+    def source_secrets(self, data_key: str) -> dict[str, str]:
+        """The audience sources' credentials (secrets: never log or return them), decrypted with
+        `data_key`: every name of SOURCE_SECRETS, "" when not set. ValueError if they cannot be
+        decrypted."""
+        stored = secrets.decrypt_fields(self.source_secrets_enc or "", data_key)
+        return {name: stored.get(name, "") for name in SOURCE_SECRETS}
 
 
 class Avatar(Timestamped, Archivable, Base):
@@ -208,3 +223,34 @@ class AuditEntry(Timestamped, Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str] = mapped_column(String(45), default="")
     __table_args__ = (Index("ix_audit_created", "created_at"), NO_REUSE)
+
+
+class AudienceEventRow(Base):
+    """One thing a viewer did in a live (streamer.audience.events.AudienceEvent) and what the host
+    did about it. The worker inserts a row when the event arrives and updates `action`, `reason`
+    and `reply` as the host answers, thanks, skips or drops it."""
+
+    __tablename__ = "audience_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)  # the live's own number of the event, from 1
+    platform: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12))  # an audience Kind: comment, gift, superchat, ...
+    user_id: Mapped[str] = mapped_column(String(64), default="")
+    user_name: Mapped[str] = mapped_column(String(64), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    gift: Mapped[str] = mapped_column(String(64), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[float] = mapped_column(Float, default=0.0)
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)  # when it happened (the platform's time)
+    # received, queued, skipped, thanks, seen, answered, thanked, dropped
+    action: Mapped[str] = mapped_column(String(12), default="received")
+    reason: Mapped[str | None] = mapped_column(String(40), default=None)  # why skipped or dropped
+    reply: Mapped[str | None] = mapped_column(Text, default=None)  # what the host said to it
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the platform's payload, never spoken
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_audience_session_seq"),
+                      Index("ix_audience_session_kind", "session_id", "kind", "seq"),
+                      Index("ix_audience_session_action", "session_id", "action", "seq"),
+                      NO_REUSE)

@@ -11,6 +11,7 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    AudienceSettings: typeof import('./src/components/AudienceSettings.vue')['default']
     AvatarThumb: typeof import('./src/components/AvatarThumb.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElAside: typeof import('element-plus/es')['ElAside']
@@ -18,6 +19,7 @@ declare module 'vue' {
     ElCalendar: typeof import('element-plus/es')['ElCalendar']
     ElCard: typeof import('element-plus/es')['ElCard']
     ElCheckbox: typeof import('element-plus/es')['ElCheckbox']
+    ElCheckboxGroup: typeof import('element-plus/es')['ElCheckboxGroup']
     ElCol: typeof import('element-plus/es')['ElCol']
     ElConfigProvider: typeof import('element-plus/es')['ElConfigProvider']
     ElContainer: typeof import('element-plus/es')['ElContainer']
@@ -33,6 +35,7 @@ declare module 'vue' {
     ElHeader: typeof import('element-plus/es')['ElHeader']
     ElInput: typeof import('element-plus/es')['ElInput']
     ElInputNumber: typeof import('element-plus/es')['ElInputNumber']
+    ElInputTag: typeof import('element-plus/es')['ElInputTag']
     ElMain: typeof import('element-plus/es')['ElMain']
     ElMenu: typeof import('element-plus/es')['ElMenu']
     ElMenuItem: typeof import('element-plus/es')['ElMenuItem']
@@ -58,11 +61,14 @@ declare module 'vue' {
     FirstRunGuide: typeof import('./src/components/FirstRunGuide.vue')['default']
     GoLiveDialog: typeof import('./src/components/GoLiveDialog.vue')['default']
     LiveCharts: typeof import('./src/components/LiveCharts.vue')['default']
+    LiveChat: typeof import('./src/components/LiveChat.vue')['default']
     LiveRefSelect: typeof import('./src/components/LiveRefSelect.vue')['default']
     PushToTalk: typeof import('./src/components/PushToTalk.vue')['default']
     RoomForm: typeof import('./src/components/RoomForm.vue')['default']
+    RoomSources: typeof import('./src/components/RoomSources.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    SecretInput: typeof import('./src/components/SecretInput.vue')['default']
     SegmentEditor: typeof import('./src/components/SegmentEditor.vue')['default']
     StatusTag: typeof import('./src/components/StatusTag.vue')['default']
   }

@@ -1,12 +1,14 @@
-"""Rooms: where a live goes (platform and RTMP push URL). The stream key is a secret: encrypted at
-rest, shown only as a hint of its last characters, never logged."""
+"""Rooms: where a live goes (platform and RTMP push URL), how its host behaves, and where it reads
+its audience from (backend.resources.relay). The stream key and the sources' credentials are
+secrets: encrypted at rest, never returned (the key shown as a hint of its last characters), never
+logged, never in the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from pydantic import Field, StrictBool, StrictInt, StringConstraints, field_validator
 from sqlalchemy import select
 
@@ -14,7 +16,9 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import REASONS, ApiError, invalid_value
+from backend.resources.audience import DEFAULT_AUDIENCE, AudienceSettings
 from backend.resources.control import stop_live
+from backend.resources.relay import SourcesIn, SourcesOut, data_key, store_sources
 from backend.resources.usage import delete_or_archive
 from db import secrets
 from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Room
@@ -77,9 +81,19 @@ class RoomSettings(Model):
         300, ge=20, le=2000, description="a reply is cut at the last sentence end within this many characters")
     language: Literal["auto", "zh", "en"] = Field(
         "auto", description="language of the built-in replies; 'auto': Chinese on Douyin, Bilibili and Kuaishou")
+    audience: AudienceSettings = Field(default_factory=AudienceSettings,
+                                       description="what of the viewers' comments, gifts and follows is answered, "
+                                       "thanked or skipped")
 
 
 DEFAULT_SETTINGS = RoomSettings().model_dump()
+
+
+def shown_settings(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A room's stored settings with the defaults of the keys it was stored without."""
+    stored = stored or {}
+    audience = stored.get("audience") if isinstance(stored.get("audience"), dict) else {}
+    return {**DEFAULT_SETTINGS, **stored, "audience": {**DEFAULT_AUDIENCE, **audience}}
 
 
 class RoomIn(Model):
@@ -89,6 +103,7 @@ class RoomIn(Model):
                             description="rtmp:// or rtmps:// push server, without the key")
     stream_key: str = Field("", max_length=500, json_schema_extra=STREAM_KEY_DOC, description="secret; write-only")
     settings: RoomSettings = Field(default_factory=RoomSettings)
+    sources: SourcesIn = Field(default_factory=SourcesIn, description="where its lives read their audience from")
 
     _url = field_validator("server_url")(lambda cls, v: check_server_url(v))
 
@@ -101,6 +116,8 @@ class RoomPatch(Model):
     server_url: str | None = Field(None, max_length=500, json_schema_extra=RTMP_URL_DOC)
     stream_key: str | None = Field(None, max_length=500, json_schema_extra=STREAM_KEY_DOC)
     settings: RoomSettings | None = None
+    sources: SourcesIn | None = Field(None, description="only the fields given change; a secret given as '' is "
+                                      "removed")
 
     _url = field_validator("server_url")(lambda cls, v: v if v is None else check_server_url(v))
     _key = field_validator("stream_key")(lambda cls, v: v if v is None else check_stream_key(v))
@@ -113,23 +130,19 @@ class RoomOut(Out):
     server_url: str
     stream_key: str = Field(description="masked: '' when none is set, else '****' and at most 4 characters")
     settings: dict[str, Any] = Field(description="RoomSettings; keys a room was stored without show their defaults")
+    sources: SourcesOut = Field(description="its audience sources; credentials only say whether they are set")
     created_at: datetime
 
     @classmethod
     def of(cls, room: Room) -> "RoomOut":
         masked = ("****" + room.key_hint) if room.stream_key_enc else ""
         return cls(id=room.id, name=room.name, platform=room.platform, server_url=room.server_url,
-                   stream_key=masked, settings={**DEFAULT_SETTINGS, **(room.settings or {})},
+                   stream_key=masked, settings=shown_settings(room.settings), sources=SourcesOut.of(room),
                    created_at=room.created_at)
 
 
-def _data_key() -> str:
-    """The key stream keys are encrypted with (the API's and the workers' data_key setting)."""
-    return current_app.config["LIVEHOST"].data_key
-
-
 def _set_key(room: Room, key: str) -> None:
-    room.stream_key_enc = secrets.encrypt(key, _data_key())
+    room.stream_key_enc = secrets.encrypt(key, data_key())
     room.key_hint = secrets.hint(key)
 
 
@@ -148,7 +161,8 @@ def create_room(body: RoomIn):
     _set_key(room, body.stream_key)
     s.add(room)
     s.flush()
-    audit.record("room.create", f"room:{room.id}", name=room.name, platform=room.platform)
+    sources = store_sources(room, body.sources)
+    audit.record("room.create", f"room:{room.id}", name=room.name, platform=room.platform, sources=sources)
     s.commit()
     return RoomOut.of(room)
 
@@ -161,7 +175,7 @@ def get_room(room_id: int):
 
 @route(bp, "PATCH", "/<int:room_id>", roles=OPERATE, body=RoomPatch, response=RoomOut)
 def change_room(room_id: int, body: RoomPatch):
-    """Change a room; a stream_key given replaces the stored one."""
+    """Change a room; a stream_key given replaces the stored one, and the sources given theirs."""
     s = db()
     room = get_or_404(s, Room, room_id, "room")
     for field in ("name", "platform", "server_url"):
@@ -172,7 +186,10 @@ def change_room(room_id: int, body: RoomPatch):
         room.settings = body.settings.model_dump()
     if body.stream_key is not None:
         _set_key(room, body.stream_key)
-    audit.record("room.change", f"room:{room.id}", fields=sorted(body.model_dump(exclude_none=True)))
+    detail = {}
+    if body.sources is not None:
+        detail["sources"] = store_sources(room, body.sources)  # which fields, never their values
+    audit.record("room.change", f"room:{room.id}", fields=sorted(body.model_dump(exclude_none=True)), **detail)
     s.commit()
     return RoomOut.of(room)
 
@@ -248,7 +265,7 @@ def test_push_room(room_id: int, body: TestPushIn):
     s.rollback()  # hold no transaction open during the push
     server = body.server_url or room.server_url
     try:
-        key = body.stream_key if body.stream_key is not None else secrets.decrypt(room.stream_key_enc, _data_key())
+        key = body.stream_key if body.stream_key is not None else secrets.decrypt(room.stream_key_enc, data_key())
     except ValueError as e:  # the stored key cannot be decrypted
         out = TestPushOut(ok=False, url=f"{server}/***", seconds=0.0, connect_ms=None, error=str(e),
                           reason="key_unreadable")

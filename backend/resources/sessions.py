@@ -64,6 +64,35 @@ class SessionOut(Out):
     created_at: datetime
 
 
+class SourceStatus(Out):
+    """One platform chat a live listens to."""
+
+    name: str = Field(description="platform:target, e.g. bilibili:21452505 (never a credential)")
+    platform: str
+    connected: bool
+    since: float | None = Field(None, description="when it last connected (Unix time, seconds)")
+    last_event_at: float | None = Field(None, description="when its last event came (Unix time, seconds)")
+    events: int = Field(0, description="events received")
+    unknown: int = Field(0, description="messages of kinds it does not handle (ignored)")
+    malformed: int = Field(0, description="messages it could not read (skipped)")
+    reconnects: int = 0
+    error: str | None = Field(None, description="the last failure, one line; null while it works")
+
+
+class AudienceStatus(Out):
+    """The live's audience: its sources and what the triage made of their events."""
+
+    sources: list[SourceStatus] = Field(default_factory=list)
+    online: int | None = Field(None, description="viewers online, as the platform last said")
+    per_minute: float = Field(0.0, description="comments in the last minute")
+    queued: int = Field(0, description="comments waiting to be answered")
+    received: int = 0
+    answered: int = 0
+    thanked: int = 0
+    skipped: int = 0
+    dropped: int = 0
+
+
 class LiveStatus(Out):
     """The worker's heartbeat (Redis hash with a TTL, written about every second); absent when no
     worker reports. A field the worker did not write is null."""
@@ -84,6 +113,7 @@ class LiveStatus(Out):
     updated_at: float | None = Field(None, description="when the worker wrote this (Unix time, seconds)")
     commands_applied: int | None = Field(None, description="control commands the worker has applied")
     command_cursor: str | None = Field(None, description="stream id of the last command the worker read")
+    audience: AudienceStatus | None = Field(None, description="viewers' chat: sources, online, queue, counts")
 
 
 class SessionDetail(SessionOut):

@@ -134,9 +134,8 @@ class Audience:
                 log.exception("[%s] audience: answering failed", live.id)
 
     def _answer(self, waiting: Waiting, interrupt: bool) -> None:
-        e = waiting.event
-        self.live.answer(e.text, waiting.name, waiting.seq, interrupt=interrupt)
-        self._action(waiting.seq, "answering")
+        self._action(waiting.seq, "answering")  # first: the answer can be over before answer() returns
+        self.live.answer(waiting.event.text, waiting.name, waiting.seq, interrupt=interrupt)
 
     # -- reporting ----------------------------------------------------------------------------------
     def _report(self, event: AudienceEvent, decision: Decision) -> None:

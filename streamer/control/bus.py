@@ -19,7 +19,8 @@ import redis
 
 EVENTS_MAXLEN = 1000
 LEDGER_TTL_S = 7 * 86400
-COMMAND_TYPES = ("comment", "interrupt", "say", "action", "pause", "resume", "stop")
+COMMAND_TYPES = ("comment", "interrupt", "say", "action", "pause", "resume", "stop",
+                 "audience", "answer", "skip", "block")  # audience: viewers' events from the room's relay
 
 
 class BusError(Exception):

@@ -96,7 +96,16 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
             "speech_during_action": "interrupt",
             "keyword_replies": {"price": "It costs 9 yuan{user_suffix}.", "发货": "48小时内发货。"},
             "default_reply": "Thanks for asking, {user}!", "fallback_line": "Give me a second.",
-            "max_reply_chars": 120, "language": "zh"}
+            "max_reply_chars": 120, "language": "zh",
+            "audience": {"answer": "questions", "keywords": ["price", "发货"], "host_names": ["Mia"],
+                         "replies_per_minute": 10, "queue_size": 50, "max_wait_s": 90, "dedupe_window_s": 60,
+                         "blocked_words": ["spam"], "blocked_users": ["bilibili:42", "Troll"],
+                         "interrupt_on": ["superchat", "guard"], "thank": ["gift"], "thank_min_value": 1.5,
+                         "thank_batch_s": 20, "read_names": False}}
+AUDIENCE_DEFAULTS = {"answer": "all", "keywords": [], "host_names": [], "replies_per_minute": 6, "queue_size": 30,
+                     "max_wait_s": 60, "dedupe_window_s": 120, "blocked_words": [], "blocked_users": [],
+                     "interrupt_on": ["superchat"], "thank": ["gift", "guard", "follow"], "thank_min_value": 0.0,
+                     "thank_batch_s": 10, "read_names": True}
 
 
 def test_room_settings_round_trip(api, tokens):
@@ -114,7 +123,7 @@ def test_room_settings_round_trip(api, tokens):
 def test_room_settings_left_out_are_the_defaults(api, tokens):
     defaults = {"persona": "", "answer_immediately": False, "interrupt_gap_ms": 1000, "speech_during_action": "wait",
                 "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
-                "language": "auto"}
+                "language": "auto", "audience": AUDIENCE_DEFAULTS}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},

@@ -282,3 +282,103 @@ def test_phone_width_menu_drawer_one_column_console_and_errors_said_once_in_chin
     no_page_overflow(page)
     shot(page, "23-phone-schedule-overlap")
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def test_viewers_chat_from_bilibili_and_a_relay_in_the_room_form_and_the_live_console(stack, browser):
+    """The room form takes a Bilibili room (its connection tested against the fake platform) and a
+    relay token shown once; in the live console the viewers' messages stream in with their platform,
+    a gift is highlighted and thanked, and the operator answers one now and blocks a viewer."""
+    from tests.fakes.bilibili_server import FakeBilibili, danmaku, gift
+
+    with FakeBilibili(room_id=21452505, short_id=1017) as fake:
+        stack.env["LIVEHOST_BILIBILI_API_BASE"] = fake.api_base
+        base = stack.serve()
+        stack.scheduler()
+        stack.worker("chat-worker")
+        room = stack.room("chat-e2e")
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script("localStorage.setItem('livehost.locale', 'en')")
+        log_in(page, base)
+
+        # The room's sources: a Bilibili link is read as its room id, the connection is tested,
+        # the relay's token is shown once and never again.
+        page.locator(sel("nav-rooms")).click()
+        page.locator(sel(f"room-edit-{room}")).click()
+        fill(page, "sources-bilibili-room", "https://live.bilibili.com/1017?spm=abc")
+        page.keyboard.press("Tab")  # leaving the field: the link becomes the room id
+        room_field = page.locator(sel("sources-bilibili-room"))
+        assert (room_field.evaluate("e => (e.tagName === 'INPUT' ? e : e.querySelector('input')).value")) == "1017"
+        page.locator(sel("sources-relay-on")).locator(".el-switch__core").click()
+        page.locator(f'{sel("sources-relay-on")}.is-checked').wait_for(timeout=T)
+        shot(page, "14-room-sources")
+        page.locator(sel("room-save")).click()
+        page.locator(sel("room-dialog")).wait_for(state="hidden", timeout=T)
+        page.locator(sel(f"room-edit-{room}")).click()
+        page.locator(sel("sources-test-bilibili")).click()
+        result = page.locator(sel("sources-test-bilibili-result"))
+        result.wait_for(timeout=T)
+        assert "21452505" in result.inner_text(), result.inner_text()
+        page.locator(sel("sources-relay-new")).click()
+        issued = page.locator(sel("sources-relay-issued"))
+        issued.wait_for(timeout=T)
+        value = "e => (e.tagName === 'INPUT' ? e : e.querySelector('input')).value"
+        token = issued.locator(sel("sources-relay-issued-token")).evaluate(value).strip()
+        assert issued.locator(sel("sources-relay-issued-events-url")).evaluate(value) \
+            .endswith(f"/api/rooms/{room}/relay/events")
+        assert len(token) >= 32
+        shot(page, "15-relay-token")
+        page.locator(sel("sources-relay-done")).click()
+        page.locator(sel("room-cancel")).click()
+        admin = api_call(base, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
+        saved = api_call(base, "GET", f"/api/rooms/{room}", admin["access_token"])["sources"]
+        assert saved["bilibili_room_id"] == 1017 and saved["relay"] and saved["relay_token_set"]
+        assert token not in str(saved)
+
+        # Two answers a minute, so that later questions wait for the operator.
+        settings = api_call(base, "GET", f"/api/rooms/{room}", admin["access_token"])["settings"]
+        settings["audience"]["replies_per_minute"] = 2
+        api_call(base, "PATCH", f"/api/rooms/{room}", admin["access_token"], body={"settings": settings})
+
+        # Live: danmaku, a gift and a relayed Douyin comment reach the console's chat.
+        session = stack.go_live(room, stack.script([{"say": "Welcome."}, {"pause": 600_000}], loop=1))
+        page.goto(f"{base}/sessions/{session}")
+        page.locator(f'{sel("live-status")}[data-status="live"]').wait_for(timeout=45_000)
+        assert fake.wait_for_clients(1, timeout=30), stack.logs()
+        fake.send(danmaku("what time do you close?", uid=501, uname="Ann"), gift("小花花", 3, 100, uid=502, uname="Bo"),
+                  compression="brotli")
+        api_call(base, "POST", f"/api/rooms/{room}/relay/events?token={token}",
+                 body={"type": "comment", "platform": "douyin", "user_id": "9", "user": "Cy", "text": "hello from Douyin"})
+        chat = page.locator(sel("chat-feed"))
+        chat.locator(sel("chat-row"), has_text="what time do you close?").wait_for(timeout=T)
+        douyin = chat.locator(sel("chat-row"), has_text="hello from Douyin")
+        douyin.wait_for(timeout=T)
+        assert "douyin" in douyin.locator(sel("chat-platform")).inner_text().lower()
+        shot(page, "16-live-chat")
+        gift_row = chat.locator(sel("chat-row"), has_text="小花花")
+        gift_row.locator(sel("chat-value")).wait_for(timeout=T)
+        gift_row.locator(sel("chat-action"), has_text="thanked").wait_for(timeout=30_000)
+        chat.locator(sel("chat-row"), has_text="what time do you close?").locator(sel("chat-action"),
+                                                                                  has_text="answered").wait_for(timeout=30_000)
+        page.locator(sel("chat-online")).wait_for(timeout=T)
+
+        # Answer now, and block a viewer: the room remembers, and their next message is skipped.
+        questions = ("is the oolong organic?", "do you ship to Canada?")
+        fake.send(*(danmaku(q, uid=600 + i, uname=f"q{i}") for i, q in enumerate(questions)), compression="zlib")
+        waiting = [chat.locator(sel("chat-row"), has_text=q) for q in questions]
+        for row in waiting:
+            row.locator(sel("chat-action"), has_text="waiting").wait_for(timeout=T)
+        waiting[1].locator(sel("chat-answer")).click()
+        waiting[1].locator(sel("chat-action"), has_text=re.compile("^answered$")).wait_for(timeout=30_000)
+        assert "waiting" in waiting[0].locator(sel("chat-action")).inner_text()
+        chat.locator(sel("chat-row"), has_text="hello from Douyin").locator(sel("chat-block")).click()
+        page.locator(".el-message-box__btns .el-button--primary").click()
+        rooms = lambda: api_call(base, "GET", f"/api/rooms/{room}", admin["access_token"])  # noqa: E731
+        assert wait_for(lambda: "douyin:9" in rooms()["settings"]["audience"]["blocked_users"], timeout=10)
+        api_call(base, "POST", f"/api/rooms/{room}/relay/events?token={token}",
+                 body={"type": "comment", "platform": "douyin", "user_id": "9", "user": "Cy", "text": "me again?"})
+        chat.locator(sel("chat-row"), has_text="me again?").locator(sel("chat-action"),
+                                                                    has_text="blocked").wait_for(timeout=T)
+        shot(page, "17-live-chat-blocked")
+        assert not errors, f"uncaught errors in the page: {errors}"

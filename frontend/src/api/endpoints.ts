@@ -2,9 +2,10 @@
 import { ApiError, http, upload } from './http'
 import { ACTIVE_STATUSES } from './types'
 import type {
-  AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
+  AudienceEventOut, AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
   SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
+  RelayToken, SourceTestIn, SourceTestResult,
 } from './types'
 
 export interface PageArgs {
@@ -43,6 +44,12 @@ export const roomsApi = {
   testPush: (id: number, body: TestPushIn = { seconds: 3 }) => http.post<TestPushResult>(`/rooms/${id}/test-push`, body),
   /** stops every active live of the room (operator/admin) */
   stop: (id: number) => http.post<RoomStopResult>(`/rooms/${id}/stop`),
+  /** a new relay token (the old one stops at once); the token is in this answer only */
+  newRelayToken: (id: number) => http.post<RelayToken>(`/rooms/${id}/relay-token`),
+  /** the relay token stops working; the room takes no relay events until a new one is made */
+  revokeRelayToken: (id: number) => http.del(`/rooms/${id}/relay-token`),
+  /** connects to one platform's chat with the saved sources, or the form's values given here */
+  testSource: (id: number, body: SourceTestIn) => http.post<SourceTestResult>(`/rooms/${id}/sources/test`, body),
 }
 export const voicesApi = {
   ...collection<Voice, VoiceIn, VoicePatch>('voices'),
@@ -85,6 +92,15 @@ export const sessionsApi = {
   pause: (id: number) => http.post<CommandOut>(`/sessions/${id}/pause`),
   resume: (id: number) => http.post<CommandOut>(`/sessions/${id}/resume`),
   stop: (id: number) => http.post<CommandOut>(`/sessions/${id}/stop`),
+  /** the live's audience, newest first, with what the host did with each */
+  audience: (id: number, args: PageArgs & { kind?: string; action?: string } = {}) =>
+    http.get<Page<AudienceEventOut>>(`/sessions/${id}/audience`, { per_page: 100, ...args }),
+  /** answer this queued comment next */
+  answerAudience: (id: number, seq: number) => http.post<CommandOut>(`/sessions/${id}/audience/${seq}/answer`),
+  /** drop this queued comment unanswered */
+  skipAudience: (id: number, seq: number) => http.post<CommandOut>(`/sessions/${id}/audience/${seq}/skip`),
+  /** block a viewer ("platform:user_id" or a name) in this live and in the room's settings */
+  blockAudience: (id: number, user: string) => http.post<CommandOut>(`/sessions/${id}/audience/block`, { user }),
 }
 
 export const auditApi = {

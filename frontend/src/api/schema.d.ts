@@ -226,8 +226,77 @@ export interface paths {
         delete: operations["rooms_delete_room"];
         options?: never;
         head?: never;
-        /** Change a room; a stream_key given replaces the stored one. */
+        /** Change a room; a stream_key given replaces the stored one, and the sources given theirs. */
         patch: operations["rooms_change_room"];
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/relay-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new relay token for the room; the one before it stops working at once. */
+        post: operations["relay_make_relay_token"];
+        /** Remove the room's relay token: the relay refuses every client until a new one is made. */
+        delete: operations["relay_delete_relay_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/relay/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Viewers' events for the room's live, from a relay (streamer.audience.relay's format: one event */
+        post: operations["relay_relay_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/relay/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Viewers' events for the room's live over a WebSocket (the relay token; closed with 1008 when it is bad); each message is answered */
+        get: operations["relay_relay_ws"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/sources/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check that a platform's chat can be read with the room's saved source settings, or with the */
+        post: operations["relay_test_sources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/rooms/{room_id}/stop": {
@@ -384,6 +453,74 @@ export interface paths {
         put?: never;
         /** Play one of the avatar's action clips. */
         post: operations["sessions_control_action"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/audience": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the live's viewers did and what the host did about it, newest first. */
+        get: operations["audience_list_audience"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/audience/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Block a viewer in the live's room: added to its settings.audience.blocked_users (kept for */
+        post: operations["audience_block_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/audience/{seq}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Have the host answer this comment next, whatever the triage decided. */
+        post: operations["audience_answer_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/audience/{seq}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take this comment out of the queue: it is not answered. */
+        post: operations["audience_skip_event"];
         delete?: never;
         options?: never;
         head?: never;
@@ -663,6 +800,188 @@ export interface components {
              */
             name: string;
         };
+        /** AudienceEventOut */
+        AudienceEventOut: {
+            /** Action */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Count */
+            count: number;
+            /** Currency */
+            currency: string;
+            /** Gift */
+            gift: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Platform */
+            platform: string;
+            /**
+             * Reason
+             * @description why it was skipped or dropped
+             */
+            reason: string | null;
+            /**
+             * Reply
+             * @description what the host said to it
+             */
+            reply: string | null;
+            /**
+             * Seq
+             * @description the live's own number of the event (answer and skip name it)
+             */
+            seq: number;
+            /** Text */
+            text: string;
+            /** User */
+            user: string;
+            /** User Id */
+            user_id: string;
+            /** Value */
+            value: number;
+        };
+        /**
+         * AudienceSettings
+         * @description How the host triages the audience of a room's lives (RoomSettings.audience; the streamer's
+         *     triage reads these keys).
+         */
+        AudienceSettings: {
+            /**
+             * Answer
+             * @description which comments are answered: all, questions only, those holding a keyword, or those mentioning the host
+             * @default all
+             * @enum {string}
+             */
+            answer?: "all" | "questions" | "keywords" | "mentions";
+            /**
+             * Blocked Users
+             * @description 'platform:user_id' or a display name
+             */
+            blocked_users?: string[];
+            /**
+             * Blocked Words
+             * @description a comment holding one is skipped and never said
+             */
+            blocked_words?: string[];
+            /**
+             * Dedupe Window S
+             * @description duplicates and near-duplicates within it are skipped
+             * @default 120
+             */
+            dedupe_window_s?: number;
+            /**
+             * Host Names
+             * @description names that count as mentioning the host (answer 'mentions')
+             */
+            host_names?: string[];
+            /**
+             * Interrupt On
+             * @description these cut the host off
+             */
+            interrupt_on?: ("superchat" | "gift" | "guard" | "question")[];
+            /**
+             * Keywords
+             * @description for answer 'keywords'
+             */
+            keywords?: string[];
+            /**
+             * Max Wait S
+             * @description a comment waiting longer is dropped as stale
+             * @default 60
+             */
+            max_wait_s?: number;
+            /**
+             * Queue Size
+             * @description comments waiting to be answered; when full the lowest priority, oldest one is dropped
+             * @default 30
+             */
+            queue_size?: number;
+            /**
+             * Read Names
+             * @description say viewers' (filtered) names in thanks and replies
+             * @default true
+             */
+            read_names?: boolean;
+            /**
+             * Replies Per Minute
+             * @description at most this many answers a minute (0: none)
+             * @default 6
+             */
+            replies_per_minute?: number;
+            /**
+             * Thank
+             * @description these are thanked, several in one line
+             */
+            thank?: ("gift" | "follow" | "guard" | "superchat")[];
+            /**
+             * Thank Batch S
+             * @description thanks are gathered this long, then said at once
+             * @default 10
+             */
+            thank_batch_s?: number;
+            /**
+             * Thank Min Value
+             * @description gifts worth less (in their currency) are not thanked
+             * @default 0
+             */
+            thank_min_value?: number;
+        };
+        /**
+         * AudienceStatus
+         * @description The live's audience: its sources and what the triage made of their events.
+         */
+        AudienceStatus: {
+            /**
+             * Answered
+             * @default 0
+             */
+            answered?: number;
+            /**
+             * Dropped
+             * @default 0
+             */
+            dropped?: number;
+            /**
+             * Online
+             * @description viewers online, as the platform last said
+             * @default null
+             */
+            online?: number | null;
+            /**
+             * Per Minute
+             * @description comments in the last minute
+             * @default 0
+             */
+            per_minute?: number;
+            /**
+             * Queued
+             * @description comments waiting to be answered
+             * @default 0
+             */
+            queued?: number;
+            /**
+             * Received
+             * @default 0
+             */
+            received?: number;
+            /**
+             * Skipped
+             * @default 0
+             */
+            skipped?: number;
+            /** Sources */
+            sources?: components["schemas"]["SourceStatus"][];
+            /**
+             * Thanked
+             * @default 0
+             */
+            thanked?: number;
+        };
         /** AuditOut */
         AuditOut: {
             /** Action */
@@ -727,6 +1046,14 @@ export interface components {
              * @description preparing, ready or failed
              */
             status: string;
+        };
+        /** BlockIn */
+        BlockIn: {
+            /**
+             * User
+             * @description 'platform:user_id' (e.g. bilibili:12345) or a display name
+             */
+            user: string;
         };
         /** CommandOut */
         CommandOut: {
@@ -812,6 +1139,11 @@ export interface components {
              * @default null
              */
             action?: string | null;
+            /**
+             * @description viewers' chat: sources, online, queue, counts
+             * @default null
+             */
+            audience?: components["schemas"]["AudienceStatus"] | null;
             /**
              * Bitrate
              * @description bits per second sent, lately
@@ -912,6 +1244,17 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** Page[AudienceEventOut] */
+        Page_AudienceEventOut: {
+            /** Items */
+            items: components["schemas"]["AudienceEventOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
         /** Page[AuditOut] */
         Page_AuditOut: {
             /** Items */
@@ -1011,6 +1354,31 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** RelayAcceptedOut */
+        RelayAcceptedOut: {
+            /**
+             * Accepted
+             * @description events handed to the live
+             */
+            accepted: number;
+            /**
+             * Session Id
+             * @description the live they went to
+             */
+            session_id: number;
+        };
+        /** RelayTokenOut */
+        RelayTokenOut: {
+            /** Events Url */
+            events_url: string;
+            /**
+             * Token
+             * @description the room's relay token: shown only now
+             */
+            token: string;
+            /** Ws Url */
+            ws_url: string;
+        };
         /** RoomIn */
         RoomIn: {
             /** Name */
@@ -1026,6 +1394,8 @@ export interface components {
              */
             server_url: string;
             settings?: components["schemas"]["RoomSettings"];
+            /** @description where its lives read their audience from */
+            sources?: components["schemas"]["SourcesIn"];
             /**
              * Stream Key
              * @description secret; write-only
@@ -1055,6 +1425,8 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
+            /** @description its audience sources; credentials only say whether they are set */
+            sources: components["schemas"]["SourcesOut"];
             /**
              * Stream Key
              * @description masked: '' when none is set, else '****' and at most 4 characters
@@ -1081,6 +1453,11 @@ export interface components {
             /** @default null */
             settings?: components["schemas"]["RoomSettings"] | null;
             /**
+             * @description only the fields given change; a secret given as '' is removed
+             * @default null
+             */
+            sources?: components["schemas"]["SourcesIn"] | null;
+            /**
              * Stream Key
              * @default null
              */
@@ -1097,6 +1474,8 @@ export interface components {
              * @default false
              */
             answer_immediately?: boolean;
+            /** @description what of the viewers' comments, gifts and follows is answered, thanked or skipped */
+            audience?: components["schemas"]["AudienceSettings"];
             /**
              * Default Reply
              * @description said when no keyword matches and there is no LLM; '' for the built-in one; may hold {user}, {comment} and {user_suffix} (', NAME' or nothing)
@@ -1453,6 +1832,218 @@ export interface components {
             voice_id: number;
             /** Worker */
             worker: string | null;
+        };
+        /**
+         * SourceStatus
+         * @description One platform chat a live listens to.
+         */
+        SourceStatus: {
+            /** Connected */
+            connected: boolean;
+            /**
+             * Error
+             * @description the last failure, one line; null while it works
+             * @default null
+             */
+            error?: string | null;
+            /**
+             * Events
+             * @description events received
+             * @default 0
+             */
+            events?: number;
+            /**
+             * Last Event At
+             * @description when its last event came (Unix time, seconds)
+             * @default null
+             */
+            last_event_at?: number | null;
+            /**
+             * Malformed
+             * @description messages it could not read (skipped)
+             * @default 0
+             */
+            malformed?: number;
+            /**
+             * Name
+             * @description platform:target, e.g. bilibili:21452505 (never a credential)
+             */
+            name: string;
+            /** Platform */
+            platform: string;
+            /**
+             * Reconnects
+             * @default 0
+             */
+            reconnects?: number;
+            /**
+             * Since
+             * @description when it last connected (Unix time, seconds)
+             * @default null
+             */
+            since?: number | null;
+            /**
+             * Unknown
+             * @description messages of kinds it does not handle (ignored)
+             * @default 0
+             */
+            unknown?: number;
+        };
+        /**
+         * SourcesIn
+         * @description Where a room's lives read their audience from. In a change, only the fields given change.
+         */
+        SourcesIn: {
+            /**
+             * Bilibili Buvid
+             * @description write-only secret: the buvid3 cookie; '' clears it
+             * @default null
+             */
+            bilibili_buvid?: string | null;
+            /**
+             * Bilibili Cookie
+             * @description write-only secret: the SESSDATA value or a whole Cookie header (viewers' names unmasked); '' clears it
+             * @default null
+             */
+            bilibili_cookie?: string | null;
+            /**
+             * Bilibili Room Id
+             * @description the Bilibili live room's id
+             * @default null
+             */
+            bilibili_room_id?: number | null;
+            /**
+             * Relay
+             * @description take events from the room's relay endpoint (default false)
+             * @default null
+             */
+            relay?: boolean | null;
+            /**
+             * Youtube Api Key
+             * @description write-only secret: a YouTube Data API key; '' clears it
+             * @default null
+             */
+            youtube_api_key?: string | null;
+            /**
+             * Youtube Oauth Token
+             * @description write-only secret: or an OAuth access token; '' clears it
+             * @default null
+             */
+            youtube_oauth_token?: string | null;
+            /**
+             * Youtube Video Id
+             * @description the live video's id ('' or null: none)
+             * @default null
+             */
+            youtube_video_id?: string | null;
+        };
+        /** SourcesOut */
+        SourcesOut: {
+            /** Bilibili Buvid Set */
+            bilibili_buvid_set: boolean;
+            /** Bilibili Cookie Set */
+            bilibili_cookie_set: boolean;
+            /** Bilibili Room Id */
+            bilibili_room_id: number | null;
+            /** Relay */
+            relay: boolean;
+            /** Relay Events Url */
+            relay_events_url: string;
+            /**
+             * Relay Token Hint
+             * @description the token's last 4 characters, or ''
+             */
+            relay_token_hint: string;
+            /** Relay Token Set */
+            relay_token_set: boolean;
+            /** Relay Ws Url */
+            relay_ws_url: string;
+            /** Youtube Api Key Set */
+            youtube_api_key_set: boolean;
+            /** Youtube Oauth Token Set */
+            youtube_oauth_token_set: boolean;
+            /** Youtube Video Id */
+            youtube_video_id: string | null;
+        };
+        /** SourcesTestIn */
+        SourcesTestIn: {
+            /**
+             * Bilibili Buvid
+             * @description write-only secret: the buvid3 cookie; '' clears it
+             * @default null
+             */
+            bilibili_buvid?: string | null;
+            /**
+             * Bilibili Cookie
+             * @description write-only secret: the SESSDATA value or a whole Cookie header (viewers' names unmasked); '' clears it
+             * @default null
+             */
+            bilibili_cookie?: string | null;
+            /**
+             * Bilibili Room Id
+             * @description the Bilibili live room's id
+             * @default null
+             */
+            bilibili_room_id?: number | null;
+            /**
+             * Platform
+             * @enum {string}
+             */
+            platform: "bilibili" | "youtube";
+            /**
+             * Youtube Api Key
+             * @description write-only secret: a YouTube Data API key; '' clears it
+             * @default null
+             */
+            youtube_api_key?: string | null;
+            /**
+             * Youtube Oauth Token
+             * @description write-only secret: or an OAuth access token; '' clears it
+             * @default null
+             */
+            youtube_oauth_token?: string | null;
+            /**
+             * Youtube Video Id
+             * @description the live video's id ('' or null: none)
+             * @default null
+             */
+            youtube_video_id?: string | null;
+        };
+        /** SourcesTestOut */
+        SourcesTestOut: {
+            /**
+             * Detail
+             * @description what the platform said (room id, title, ...)
+             */
+            detail?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Error
+             * @description why not, in one line
+             * @default null
+             */
+            error?: string | null;
+            /**
+             * Ok
+             * @description the platform answered and its chat can be read
+             */
+            ok: boolean;
+            /**
+             * Params
+             * @description the failure's values (platform, error)
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+            /** Platform */
+            platform: string;
+            /**
+             * Reason
+             * @description source_unreachable or source_secrets_unreadable
+             * @default null
+             */
+            reason?: string | null;
         };
         /** StoppedOut */
         StoppedOut: {
@@ -2959,6 +3550,399 @@ export interface operations {
             };
         };
     };
+    relay_make_relay_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayTokenOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    relay_delete_relay_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    relay_relay_events: {
+        parameters: {
+            query?: {
+                token?: string | null;
+            };
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayAcceptedOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no relay token, or not the room's */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no live is running in the room (no_live), or its relay is off (relay_off) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description more than 256 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description past the room's relay rate */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    relay_relay_ws: {
+        parameters: {
+            query?: {
+                token?: string | null;
+            };
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    relay_test_sources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourcesTestIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourcesTestOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no room id or video id, saved or given */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     rooms_stop_room: {
         parameters: {
             query?: never;
@@ -4209,6 +5193,357 @@ export interface operations {
             };
             /** @description not a JSON body */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    audience_list_audience: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                kind?: ("comment" | "gift" | "superchat" | "follow" | "enter" | "like" | "guard" | "online") | null;
+                action?: ("received" | "queued" | "skipped" | "thanks" | "seen" | "answered" | "thanked" | "dropped") | null;
+            };
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AudienceEventOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    audience_block_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BlockIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    audience_answer_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seq: number;
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    audience_skip_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seq: number;
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

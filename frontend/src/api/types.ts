@@ -41,10 +41,47 @@ export type UserIn = Schemas['UserIn']
 export type UserPatch = Schemas['UserPatch']
 
 export type Platform = NonNullable<Schemas['RoomIn']['platform']>
+
+/**
+ * How the host triages its audience (RoomSettings.audience); the API fills the keys left out
+ * with its defaults.
+ */
+export type AudienceSettings = Required<Schemas['AudienceSettings']>
+/** Which viewer comments the host answers. */
+export type AudienceAnswer = AudienceSettings['answer']
+/** What cuts the host off at once. */
+export type AudienceInterrupt = AudienceSettings['interrupt_on'][number]
+/** What the host thanks (gathered, then said in one line). */
+export type AudienceThank = AudienceSettings['thank'][number]
 /** Every setting of a room (the API fills the ones left out with its defaults). */
-export type RoomSettings = Required<Schemas['RoomSettings']>
+export type RoomSettings = With<Required<Schemas['RoomSettings']>, { audience: AudienceSettings }>
+
+/**
+ * Where a room's live chat comes from, as sent (POST, PATCH). The secrets are write-only: a
+ * string replaces the stored one, "" clears it, and a field left out keeps it.
+ */
+export type RoomSourcesIn = Schemas['SourcesIn']
+/** A room's live chat sources as the API shows them: the secrets only as set or not. */
+export type RoomSources = Schemas['SourcesOut']
+/** POST /api/rooms/{id}/relay-token: the new token, shown only in this answer. */
+export type RelayToken = Schemas['RelayTokenOut']
+export type SourcePlatform = Schemas['SourcesTestIn']['platform']
+/** POST /api/rooms/{id}/sources/test: the platform, and the form's values not yet saved. */
+export type SourceTestIn = Schemas['SourcesTestIn']
+/**
+ * How a connection test went: `detail` is what the platform said (room id, title, ...); when it
+ * failed, `reason` (the API's catalogue: source_unreachable, ...) with its `params`, and `error`
+ * in English.
+ */
+export type SourceTestResult = Schemas['SourcesTestOut']
+
 /** `stream_key` is masked: '' when none is set, else '****' and at most 4 characters. */
-export type Room = With<Schemas['RoomOut'], { platform: Platform; settings: Partial<RoomSettings> }>
+export type Room = With<Schemas['RoomOut'], {
+  platform: Platform
+  settings: Partial<With<RoomSettings, { audience: Partial<AudienceSettings> }>>
+  /** missing from a server older than the audience */
+  sources?: RoomSources | null
+}>
 export type RoomIn = Schemas['RoomIn']
 export type RoomPatch = Schemas['RoomPatch']
 
@@ -70,9 +107,26 @@ export const TERMINAL_STATUSES: readonly string[] = ['ended', 'failed']
 export const ACTIVE_STATUSES = ['live', 'starting', 'stopping', 'queued'] as const
 
 export type Session = Schemas['SessionOut']
+
+export type AudienceSourceStatus = Schemas['SourceStatus']
+/** The live's audience in its heartbeat: its sources and counters. */
+export type AudienceStatus = Schemas['AudienceStatus']
 /** The worker's heartbeat; every field may be missing or null when the worker did not write it. */
 export type LiveStatus = Schemas['LiveStatus']
-export type SessionDetail = Schemas['SessionDetail']
+export type SessionDetail = With<Schemas['SessionDetail'], { live: LiveStatus | null }>
+
+/** What viewers do (comment, gift, paid message, ...). */
+export type AudienceKind = 'comment' | 'gift' | 'superchat' | 'follow' | 'enter' | 'like' | 'guard' | 'online'
+/**
+ * What the host did with it: received (not triaged yet); on arrival queued, skipped, thanks (waits
+ * for the thank-you batch) or seen (counted only); later answering (handed to the host), answered,
+ * thanked, skipped (by the operator) or dropped.
+ */
+export type AudienceAction = 'received' | 'queued' | 'skipped' | 'thanks' | 'seen' | 'answering' | 'answered' | 'thanked'
+  | 'dropped'
+/** GET /api/sessions/{id}/audience: one stored event of a live's audience, with what came of it. */
+export type AudienceEventOut = Schemas['AudienceEventOut']
+
 export type SessionIn = Schemas['SessionIn']
 export type CommandOut = Schemas['CommandOut']
 export type Comment = Schemas['CommentOut']

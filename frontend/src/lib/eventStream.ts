@@ -11,7 +11,10 @@ import type { LiveEvent } from '@/api/types'
 
 export type StreamState = 'connecting' | 'open' | 'retrying' | 'closed'
 
-export const EVENT_TYPES = ['state', 'utterance', 'reply', 'interrupt', 'cut', 'action', 'paused', 'error', 'output', 'message'] as const
+export const EVENT_TYPES = [
+  'state', 'utterance', 'reply', 'interrupt', 'cut', 'action', 'paused', 'error', 'output', 'message',
+  'audience', 'audience_action',
+] as const
 
 export interface EventStreamOptions {
   /** the URL to open, resuming after `lastId` when given */

@@ -4,6 +4,7 @@
  */
 import type { Platform, RoomSettings } from '@/api/types'
 import type { Locale } from '@/i18n'
+import { DEFAULT_AUDIENCE } from './audienceSettings'
 
 type Words = Record<Locale, string>
 
@@ -129,4 +130,5 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   fallback_line: '',
   max_reply_chars: 300,
   language: 'auto',
+  audience: DEFAULT_AUDIENCE,
 }
