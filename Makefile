@@ -51,6 +51,8 @@ bench: setup
 	$(BIN)/python -m bench.interrupt
 	$(BIN)/python -m bench.scheduler
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.audience_parse
+	$(BIN)/python -m bench.audience
 	$(BIN)/python -m bench.transcriber
 	$(BIN)/python -m bench.musetalk_model
 	$(BIN)/python -m bench.musetalk_engine

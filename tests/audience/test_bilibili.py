@@ -14,39 +14,12 @@ import pytest
 from streamer.audience.bilibili import BilibiliSource, check_connection, wbi_key, wbi_sign
 from streamer.audience.bilibili_wire import to_events
 from streamer.audience.events import Kind
-from streamer.audience.source import Backoff, SourceError
+from streamer.audience.source import SourceError
 from tests.fakes import bilibili_server as bili
 from tests.fakes.bilibili_server import FakeBilibili, packet
+from tests.helpers.audience import QUICK, Received, wait_until
 
-QUICK = Backoff(first=0.05, cap=0.2, jitter=0.0)
 REAL_ID, SHORT_ID = 21452505, 1
-
-
-class Received:
-    """What on_event was given, with a wait."""
-
-    def __init__(self):
-        self.events = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event):
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.events) >= count, timeout)
-            return list(self.events)
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def dead_port() -> int:

@@ -9,39 +9,12 @@ import time
 import pytest
 
 from streamer.audience.events import Kind
-from streamer.audience.source import Backoff, SourceError
+from streamer.audience.source import SourceError
 from streamer.audience.youtube import YouTubeSource, check_connection
 from tests.fakes.youtube_server import FakeYouTube
+from tests.helpers.audience import QUICK, Received, wait_until
 
 KEY = "AIzaSECRET-test-key-0123456789"
-QUICK = Backoff(first=0.05, cap=0.2, jitter=0.0)
-
-
-class Received:
-    """What on_event was given, with a wait."""
-
-    def __init__(self):
-        self.events = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event):
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.events) >= count, timeout)
-            return list(self.events)
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

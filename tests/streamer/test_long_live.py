@@ -11,6 +11,7 @@ from tests.helpers.process import livehost_cmd
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # an hour of media takes 8-10 minutes on 2 cores: more than the default 600 s
 def test_one_hour_live_has_no_av_drift(cli_env, tmp_path):
     script = tmp_path / "loop.yaml"
     script.write_text("loop: forever\nsegments:\n"
