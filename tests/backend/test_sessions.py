@@ -129,7 +129,12 @@ HEARTBEAT = {  # what streamer.control.link.ControlLink writes: LiveSession.stat
     "speaking": "Our tea is picked by hand in the spring.", "action": "wave", "paused": False,
     "pending_replies": 2, "position": {"round": 0, "segment": 3, "sentence": 1},
     "queues": {"audio": 12, "ticks": 3, "lips": 2, "frames": 1, "packets": 0}, "connected": True, "errors": 0,
-    "worker": "gpu-0", "updated_at": 1_760_000_000.123, "commands_applied": 5, "command_cursor": "1760000000000-0"}
+    "worker": "gpu-0", "updated_at": 1_760_000_000.123, "commands_applied": 5, "command_cursor": "1760000000000-0",
+    "audience": {"sources": [{"name": "bilibili:21452505", "platform": "bilibili", "connected": True,
+                              "since": 1_760_000_000.0, "last_event_at": 1_760_000_001.5, "events": 130, "unknown": 3,
+                              "malformed": 0, "reconnects": 1, "error": None}],
+                 "online": 1234, "per_minute": 42.0, "queued": 5, "received": 130, "answered": 6, "thanked": 10,
+                 "skipped": 80, "dropped": 20}}
 
 
 def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs, r):
