@@ -89,7 +89,8 @@ class Live:
     """Runs one live until the script ends, `duration` seconds of media are out, or stop().
 
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
-    Events (utterance, reply, command, action, interrupt, cut, error, output, state) go to
+    Events (utterance, reply, command, action, interrupt, cut, error, output, state, audience,
+    audience_action) go to
     `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 
@@ -188,24 +189,17 @@ class Live:
         self._event("interrupt", resume=resume.as_dict())
 
     def comment(self, text: str, user: str = "", comment_id: int | None = None, interrupt: bool = False,
-                at: float | None = None, command_id: str | None = None) -> None:
+                at: float | None = None, command_id: str | None = None, audience: int | None = None) -> None:
         """A viewer's comment: answered after the current sentence, or at once if `interrupt` (or the
-        room answers immediately). The reply starts generating now either way."""
+        room answers immediately). The reply starts generating now either way. `audience`: the
+        number of the viewer event it answers (triaged by the audience; `user` is then the name the
+        host may say, or "")."""
         reply = self.parts.replier.reply(text, user, comment_id, self.parts.policy.persona)
+        reply.audience = audience
         if interrupt or self.parts.policy.answer_immediately:
             self.interrupt(at, hold=0.0, then=reply, command_id=command_id)
         else:
             self.director.inject(reply, command=command_id)
-
-    def answer(self, text: str, user: str, seq: int, interrupt: bool = False) -> None:
-        """Answer viewer event `seq` (triaged by the audience; `user` is the name the host may say,
-        or ""): after the current sentence, or at once if `interrupt`."""
-        reply = self.parts.replier.reply(text, user, None, self.parts.policy.persona)
-        reply.audience = seq
-        if interrupt or self.parts.policy.answer_immediately:
-            self.interrupt(hold=0.0, then=reply)
-        else:
-            self.director.inject(reply)
 
     def say(self, text: str, interrupt: bool = False, at: float | None = None, command_id: str | None = None,
             source: str = "say") -> None:

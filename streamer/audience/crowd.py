@@ -135,7 +135,7 @@ class Audience:
 
     def _answer(self, waiting: Waiting, interrupt: bool) -> None:
         self._action(waiting.seq, "answering")  # first: the answer can be over before answer() returns
-        self.live.answer(waiting.event.text, waiting.name, waiting.seq, interrupt=interrupt)
+        self.live.comment(waiting.event.text, waiting.name, interrupt=interrupt, audience=waiting.seq)
 
     # -- reporting ----------------------------------------------------------------------------------
     def _report(self, event: AudienceEvent, decision: Decision) -> None:
