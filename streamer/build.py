@@ -38,7 +38,11 @@ from streamer.output.sink import Sink, SinkError
 from streamer.pipeline.encoder import Encoder
 from streamer.pipeline.stage import EventHandler
 from streamer.room import RoomPolicy
-from streamer.script import Script
+from streamer.script import Script, ScriptError
+from streamer.selling.compliance import Compliance
+from streamer.selling.products import Catalog
+from streamer.selling.rewording import Rewriter
+from streamer.llm.complete import Completer
 from streamer.settings import Settings
 from streamer.voice import create_voice
 from streamer.voice.base import Voice
@@ -80,6 +84,8 @@ class LiveSpec:
     after that many seconds of media; `realtime` False lets a recording go as fast as it can.
     `sources`: the platforms' chats the live listens to (triaged by `policy.audience`);
     `audience_from`: the number of its first viewer event (a resumed live goes on counting).
+    `catalog`: the products the script's `product` segments name (and the room's others) and the
+    shop's knowledge, which replies are grounded in.
     """
 
     script: Script
@@ -94,6 +100,7 @@ class LiveSpec:
     realtime: bool = True
     sources: tuple[SourceSpec, ...] = ()
     audience_from: int = 1
+    catalog: Catalog = Catalog()
 
 
 class Resources:
@@ -139,8 +146,12 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
     link = ControlLink(bus, spec.id, worker=worker) if bus is not None else None
     listen = _fan_out(on_event, link.on_event if link else None)
     made: list[Callable[[], None]] = []
+    missing = [s.name for s in spec.script.segments if s.kind == "product" and spec.catalog.get(s.name) is None]
+    if missing:
+        raise ScriptError(f"the script names product {missing[0]}, which this live does not have "
+                          f"(products: {', '.join(p.id for p in spec.catalog.products) or 'none'})")
     try:
-        voices = Voices(spec.voice or settings.voice, resources.make_voice)
+        voices = Voices(spec.voice or settings.voice, resources.make_voice, settings.tts_cache_mb)
         made.append(voices.close)
         voices(None).check()
         for segment in spec.script.segments:
@@ -156,16 +167,23 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         made.append(encoder.close)
         sink = _open(spec.output, encoder, settings, lambda kind, **f: listen(kind, session=spec.id, **f), cancel)
         made.append(sink.close)
-        replier = replier or create_replier(settings.llm(), spec.policy.reply_rules())
-        audience = Audience(spec.policy.audience, spec.sources, settings, spec.audience_from)
+        compliance = Compliance(spec.policy.banned, lambda kind, **f: listen(kind, session=spec.id, **f))
+        replier = replier or create_replier(settings.llm(), spec.policy.reply_rules(), compliance)
+        made.append(replier.close)
+        llm = settings.llm()
+        rewriter = (Rewriter(Completer(llm), compliance, spec.catalog, llm.timeout_s)
+                    if llm is not None and spec.policy.reword_loops and spec.script.loop != 1 else None)
+        if rewriter is not None:
+            made.append(rewriter.close)
+        audience = Audience(spec.policy.audience, spec.sources, settings, spec.audience_from, spec.policy.banned)
     except BaseException:
         for close in reversed(made):
             _quietly(close)
         raise
     parts = Parts(settings=settings, script=spec.script, avatar=avatar, engine=engine, voices=voices,
                   encoder=encoder, sink=sink, replier=replier, policy=spec.policy, audience=audience,
-                  attached=[audience] + ([link] if link else []), closers=[replier.close, voices.close],
-                  fallback=fell_back)
+                  catalog=spec.catalog, rewriter=rewriter, attached=[audience] + ([link] if link else []),
+                  closers=[replier.close, voices.close] + ([rewriter.close] if rewriter else []), fallback=fell_back)
     return Live(parts, live_id=spec.id, start=spec.start, duration=spec.duration, realtime=spec.realtime,
                 on_event=listen)
 

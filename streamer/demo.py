@@ -21,6 +21,7 @@ from streamer.output.rtmp import parse_rtmp_url
 from streamer.output.sink import SinkError
 from streamer.progress import ProgressBar
 from streamer.room import RoomPolicy, load_room
+from streamer.selling.products import Catalog
 from streamer.script import ScriptError, load_script
 from streamer.settings import Settings, SettingsError
 from streamer.voice.base import VoiceError
@@ -61,7 +62,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     if opts.duration is not None and opts.duration <= 0:
         raise SettingsError(f"--duration must be a positive number of seconds, not {opts.duration:g}")
     script = load_script(opts.script or SAMPLE_SCRIPT)
-    policy = load_room(opts.room) if opts.room else RoomPolicy()
+    policy, catalog = load_room(opts.room) if opts.room else (RoomPolicy(), Catalog())
     bus = _bus(settings, opts.bus_session)
     ensure_avatar(settings)
     receiver = None
@@ -73,7 +74,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         receiver = LocalReceiver(settings.var_dir / "demo")
         receiver.start()
         output = PushTo(receiver.url, connect_for=5.0, probe=False)
-    spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy,
+    spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy, catalog=catalog,
                     duration=opts.duration, realtime=opts.pace, sources=with_credentials(opts.sources, settings))
     try:
         live = build_live(spec, Resources(settings), bus=bus, worker="demo", on_event=_log_event)

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 from streamer.pipeline.generation import Generation
 from streamer.frames import Utterance
-from streamer.script import Script, split_sentences
+from streamer.script import Alternatives, Script, plain, split_sentences
+from streamer.selling.products import Catalog, Product
+from streamer.selling.rewording import Rewriter
 from streamer.pipeline.pipe import END, Stopped
 
 log = logging.getLogger("livehost.director")
@@ -68,6 +70,7 @@ class Lines:
         self._said: list[str] = []
         self.comment_id = comment_id
         self.source = source
+        self.audience: int | None = None  # the number of the viewer event it answers, if any
 
     def next_sentence(self, timeout: float) -> str | None:
         if not self._left:
@@ -101,14 +104,19 @@ class Director:
     """
 
     def __init__(self, script: Script, gen: Generation, on_event: Callable[..., None],
-                 start: Position = Position()):
+                 start: Position = Position(), *, catalog: Catalog = Catalog(), rewriter: Rewriter | None = None,
+                 alternatives: Alternatives | None = None):
         self.script = script
         self.gen = gen
         self.on_event = on_event
         self.start = start
+        self.catalog = catalog
+        self.rewriter = rewriter if script.loop != 1 else None  # a script said once is never re-worded
         self.position: Position | None = None
         self._sentences = [split_sentences(s.text) if s.kind == "say" else [] for s in script.segments]
+        self._alternatives = alternatives or Alternatives()
         self._cursor: Position | None = self._resolve(start)
+        self.product: Product | None = self._product_before(start)
         self._agenda: deque = deque()  # Reply-like objects, spoken before the script
         self._errands: dict[int, _Errand] = {}  # id(reply) -> the command it carries out, until done
         self._paused = False
@@ -222,17 +230,51 @@ class Director:
         if self._carried is not None:
             rest, self._carried = self._carried, None
             return Pause(rest.ms, gen, rest.position)
-        pos = self._cursor
-        if pos is None:
-            return END
-        seg = self.script.segments[pos.segment]
-        self._cursor = self._resolve(Position(pos.round, pos.segment, pos.sentence + 1))
-        self.position = pos
-        if seg.kind == "say":
-            return Utterance(self._sentences[pos.segment][pos.sentence], seg.voice, gen=gen, position=pos)
-        if seg.kind == "pause":
-            return Pause(seg.ms, gen, pos)
-        return Action(seg.name, gen, pos)
+        while True:
+            pos = self._cursor
+            if pos is None:
+                return END
+            seg = self.script.segments[pos.segment]
+            self._cursor = self._resolve(Position(pos.round, pos.segment, pos.sentence + 1))
+            self.position = pos
+            if seg.kind == "product":
+                self._show(seg.name)
+                continue
+            if seg.kind == "say":
+                return Utterance(self._sentence(pos), seg.voice, gen=gen, position=pos)
+            if seg.kind == "pause":
+                return Pause(seg.ms, gen, pos)
+            return Action(seg.name, gen, pos)
+
+    def _sentence(self, pos: Position) -> str:
+        """The script's sentence at `pos` as said this time: re-worded when a re-wording is ready,
+        else with its alternatives chosen; the next loop's re-wording is asked for now."""
+        original = self._sentences[pos.segment][pos.sentence]
+        where = (pos.segment, pos.sentence)
+        text = self.rewriter.take(pos) if self.rewriter is not None and pos.round > 0 else None
+        if text is None:
+            text = self._alternatives.render(where, original)
+        if self.rewriter is not None and (self.script.loop == 0 or pos.round + 1 < self.script.loop):
+            self.rewriter.prepare(Position(pos.round + 1, pos.segment, pos.sentence),
+                                  plain(original) if "{" in original else original)
+        return text
+
+    def _show(self, product_id: str) -> None:
+        """Product `product_id` is the current one from here on (an event when it changes)."""
+        product = self.catalog.get(product_id)
+        if product is None or product is self.product:
+            return
+        self.product = product
+        self.on_event("product", product=product.id, name=product.name)
+
+    def _product_before(self, start: Position) -> Product | None:
+        """The current product at `start`: the last product segment before it (for a later loop,
+        the script's last one when none comes before it)."""
+        segments = self.script.segments
+        before = [s for s in segments[:start.segment] if s.kind == "product"]
+        if not before and start.round > 0:
+            before = [s for s in segments if s.kind == "product"]
+        return self.catalog.get(before[-1].name) if before else None
 
     # -- errands (call with the lock held) ---------------------------------------------------------
     def _open(self, reply, command: str | None) -> None:

@@ -25,6 +25,7 @@ from streamer.avatar.model import Avatar
 from streamer.director import Action, Director, Lines, Position
 from streamer.frames import FPS
 from streamer.lipsync.base import LipsyncEngine
+from streamer.llm.context import History, ReplyContext
 from streamer.llm.reply import Replier
 from streamer.output.sink import Sink
 from streamer.pipeline.clock import LEAD, Clock
@@ -39,6 +40,9 @@ from streamer.pipeline.speaker import Speaker
 from streamer.pipeline.stage import EventHandler, Stage, StageSetup
 from streamer.room import RoomPolicy
 from streamer.script import Script
+from streamer.selling import faq
+from streamer.selling.products import Catalog
+from streamer.selling.rewording import Rewriter
 from streamer.settings import Settings
 from streamer.voice.base import Voice
 
@@ -67,7 +71,8 @@ class Parts:
     `attached` are started with the live (`start(live)`) and stopped after it ends (`stop()`),
     as the control link is; `closers` are called once the live has ended. `fallback` says why
     the lipsync engine asked for was replaced by parametric, if it was. `audience`: the viewers'
-    sources and triage (one of `attached`).
+    sources and triage (one of `attached`). `catalog`: the products and shop knowledge replies are
+    grounded in; `rewriter`: re-words a looping script's sentences for the next loop (with an LLM).
     """
 
     settings: Settings
@@ -80,6 +85,8 @@ class Parts:
     replier: Replier
     policy: RoomPolicy = field(default_factory=RoomPolicy)
     audience: Audience | None = None
+    catalog: Catalog = field(default_factory=Catalog)
+    rewriter: Rewriter | None = None
     attached: list = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     fallback: str | None = None
@@ -111,7 +118,9 @@ class Live:
         audio, ticks, lips, frames, packets = q(25), q(3), q(3), q(3), q(3)
         canvas = Canvas(parts.avatar, parts.settings.width, parts.settings.height)
         paced = realtime and parts.sink.realtime
-        self.director = Director(parts.script, self.gen, self._event, start)
+        self.director = Director(parts.script, self.gen, self._event, start, catalog=parts.catalog,
+                                 rewriter=parts.rewriter)
+        self.history = History()
         self.on_air = OnAir(self.director, self._event)
         self.speaker = Speaker(setup, self.director, audio, parts.voices)
         self.clock = Clock(setup, audio, ticks, parts.avatar, realtime,
@@ -193,9 +202,21 @@ class Live:
         """A viewer's comment: answered after the current sentence, or at once if `interrupt` (or the
         room answers immediately). The reply starts generating now either way. `audience`: the
         number of the viewer event it answers (triaged by the audience; `user` is then the name the
-        host may say, or "")."""
-        reply = self.parts.replier.reply(text, user, comment_id, self.parts.policy.persona)
+        host may say, or "").
+
+        A question the products' facts answer (an FAQ, the price, the link number) is answered from
+        them at once; anything else goes to the replier, grounded in the persona, the shop
+        knowledge, the current product and the last exchanges of this live."""
+        policy, catalog, product = self.parts.policy, self.parts.catalog, self.director.product
+        known = faq.answer(text, catalog, product, policy.language)
+        if known is not None:
+            reply = Lines(known.text, comment_id, source="faq")
+        else:
+            context = ReplyContext(persona=policy.persona, knowledge=catalog.knowledge, product=product,
+                                   products=catalog.products, history=self.history.last(), language=policy.language)
+            reply = self.parts.replier.reply(text, user, comment_id, context)
         reply.audience = audience
+        self.history.add(text, reply)
         if interrupt or self.parts.policy.answer_immediately:
             self.interrupt(at, hold=0.0, then=reply, command_id=command_id)
         else:
@@ -313,6 +334,9 @@ class Live:
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
             "connected": getattr(self.parts.sink, "connected", True),
             "errors": len(self.errors),
+            "product": ({"id": self.director.product.id, "name": self.director.product.name}
+                        if self.director.product is not None else None),
+            "tts_cache": cache.counts() if (cache := getattr(self.parts.voices, "cache", None)) else None,
             **({"audience": self.audience.status()} if self.audience is not None else {}),
         }
 

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from streamer.audience.triage import TriagePolicy
+from streamer.selling.banned import BannedWords, banned_of, describe
+from streamer.selling.products import Catalog, ProductError
 from streamer.settings import SettingsError
 
 
@@ -20,7 +22,9 @@ class RoomPolicy:
     """`answer_immediately`: every comment cuts the host off. `interrupt_gap_s`: silence after a
     bare interrupt before the script goes on. `speech_during_action`: "wait" or "interrupt".
     `language`: of the built-in default reply and fallback line ("en" or "zh"). `audience`: how
-    the viewers' chat is triaged (streamer.audience.triage)."""
+    the viewers' chat is triaged (streamer.audience.triage). `banned`: the words the host never
+    says (built-in list, the room's additions and exceptions). `reword_loops`: with an LLM, each
+    sentence of a looping script is re-worded for the next loop."""
 
     persona: str = ""
     answer_immediately: bool = False
@@ -32,6 +36,8 @@ class RoomPolicy:
     max_reply_chars: int | None = None
     language: str = "en"  # of the built-in replies: "en" or "zh"
     audience: TriagePolicy = field(default_factory=TriagePolicy)  # what of the viewers' chat is answered
+    banned: BannedWords = field(default_factory=BannedWords.for_room)
+    reword_loops: bool = True
 
     def __post_init__(self) -> None:
         if self.speech_during_action not in ("wait", "interrupt"):
@@ -55,7 +61,8 @@ class RoomPolicy:
                        default_reply=data.get("default_reply") or None,
                        fallback_line=data.get("fallback_line") or None,
                        max_reply_chars=data.get("max_reply_chars") or None,
-                       language=language, audience=TriagePolicy.from_settings(data.get("audience"), language))
+                       language=language, audience=TriagePolicy.from_settings(data.get("audience"), language),
+                       banned=banned_of(data), reword_loops=bool(data.get("reword_loops", True)))
         except (TypeError, ValueError, AttributeError) as e:
             raise SettingsError(f"bad room settings: {e}") from None
 
@@ -67,7 +74,8 @@ class RoomPolicy:
 
         reply, fallback = BUILT_IN.get(self.language, BUILT_IN["en"])
         given = {"keyword_replies": self.keyword_replies, "default_reply": self.default_reply or reply,
-                 "fallback_line": self.fallback_line or fallback, "max_reply_chars": self.max_reply_chars}
+                 "fallback_line": self.fallback_line or fallback, "max_reply_chars": self.max_reply_chars,
+                 "words": self.banned}
         return ReplyRules(**{k: v for k, v in given.items() if v is not None})
 
 
@@ -83,12 +91,36 @@ def room_language(language: Any, platform: str | None) -> str:
     return "zh" if platform in CHINESE_PLATFORMS else "en"
 
 
-def load_room(path: str | Path) -> RoomPolicy:
-    """A room's settings from a YAML file (the keys of the API's room settings)."""
+def load_room(path: str | Path) -> tuple[RoomPolicy, Catalog]:
+    """A room from a YAML file: its settings (the keys of the API's room settings) and what it
+    sells (`products:` in the API's product shape, `knowledge:` the shop's policies). The
+    operator's texts are checked for banned words as the API checks them."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise SettingsError(f"cannot read room file {path}: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"room file {path} must hold a mapping of settings")
-    return RoomPolicy.from_settings(data.get("settings", data), data.get("platform"))
+    settings = data.get("settings", data)
+    policy = RoomPolicy.from_settings(settings, data.get("platform"))
+    try:
+        catalog = Catalog.from_room_file({"products": data.get("products", settings.get("products")),
+                                          "knowledge": data.get("knowledge", settings.get("knowledge"))})
+    except ProductError as e:
+        raise SettingsError(f"room file {path}: {e}") from None
+    found = {place: policy.banned.words_in(text) for place, text in operator_texts(policy, catalog)}
+    if any(found.values()):
+        raise SettingsError(f"room file {path} holds banned words: {describe(found)}")
+    return policy, catalog
+
+
+def operator_texts(policy: RoomPolicy, catalog: Catalog) -> list[tuple[str, str]]:
+    """(where, text) of every text of the room's own that the host may say."""
+    texts = [("persona", policy.persona), ("default_reply", policy.default_reply or ""),
+             ("fallback_line", policy.fallback_line or ""), ("knowledge", catalog.knowledge)]
+    texts += [(f"keyword_replies.{k}", v) for k, v in policy.keyword_replies.items()]
+    for p in catalog.products:
+        texts += [(f"product {p.id} name", p.name)]
+        texts += [(f"product {p.id} selling point {i + 1}", t) for i, t in enumerate(p.selling_points)]
+        texts += [(f"product {p.id} faq {i + 1}", f.a) for i, f in enumerate(p.faq)]
+    return [(place, text) for place, text in texts if text]

@@ -147,6 +147,8 @@ class Settings(LivehostSettings):
     voice: str = Field("espeak", description="default voice spec, e.g. espeak or edge:zh-CN-XiaoxiaoNeural")
     lipsync: str = Field("parametric", description="lipsync engine: parametric (CPU) or musetalk (GPU, weights)")
     avatar: str = Field("default", description="prepared avatar id under avatars_dir")
+    tts_cache_mb: int = Field(64, ge=0, le=4096, description="speech kept to be said again without synthesis, "
+                              "per live, in MB (0: none)")
     # MuseTalk (lipsync "musetalk"): weights under models_dir in the release's layout
     musetalk_version: Literal["v15", "v1"] = Field("v15", description="MuseTalk release: v15 (1.5) or v1 (1.0)")
     musetalk_batch: int = Field(8, ge=1, le=64, description="frames per MuseTalk group")

@@ -50,8 +50,8 @@ class Audience:
     resumed elsewhere goes on from the numbers its last run used)."""
 
     def __init__(self, policy: TriagePolicy, sources: tuple[SourceSpec, ...] = (), settings: Settings | None = None,
-                 seq_start: int = 1):
-        self.triage = Triage(policy, seq_start)
+                 seq_start: int = 1, banned=None):
+        self.triage = Triage(policy, seq_start, banned=banned)
         self.specs = sources
         self.sources: list[Source] = []
         for spec in sources:

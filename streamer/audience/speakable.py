@@ -39,6 +39,20 @@ class WordFilter:
         return None
 
 
+class AnyWords:
+    """Several word lists as one (anything with hit(text)); None entries are left out."""
+
+    def __init__(self, *lists):
+        self.lists = tuple(w for w in lists if w is not None)
+
+    def hit(self, text: str) -> str | None:
+        for words in self.lists:
+            found = words.hit(text)
+            if found:
+                return found
+        return None
+
+
 def speakable_name(name: str, words: WordFilter | None = None) -> str:
     """A viewer's name as the host may say it, or "" when nothing sayable is left: letters,
     digits, spaces and a few joiners only, no links or numbers, short, no blocked word."""

@@ -23,7 +23,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from streamer.audience.events import AudienceEvent, Kind
-from streamer.audience.speakable import WordFilter, speakable_name
+from streamer.audience.speakable import AnyWords, WordFilter, speakable_name
 from streamer.audience.thanks import Batch, thank_line
 from streamer.settings import SettingsError
 
@@ -143,14 +143,16 @@ def _dedupe_key(text: str) -> str:
 
 class Triage:
     """One live's triage. Thread-safe: events arrive from the sources' threads and the control
-    stream, decisions are taken by the crowd's thread. `now` is time.monotonic()."""
+    stream, decisions are taken by the crowd's thread. `now` is time.monotonic(). `banned`: words
+    (streamer.selling.banned) a viewer's name must not hold to be read aloud, besides the blocked ones."""
 
-    def __init__(self, policy: TriagePolicy, seq_start: int = 1, clock=time.monotonic):
+    def __init__(self, policy: TriagePolicy, seq_start: int = 1, clock=time.monotonic, banned=None):
         self.policy = policy
         self.clock = clock
         self.counts = Counts()
         self.online: int | None = None
         self._words = WordFilter(policy.blocked_words)
+        self._unsayable = AnyWords(self._words, banned)  # what a name read aloud must not hold
         self._keywords = WordFilter(policy.keywords)
         self._mentions = WordFilter(policy.host_names)
         self._blocked_users = {u.strip().casefold() for u in policy.blocked_users if u.strip()}
@@ -253,7 +255,7 @@ class Triage:
         return 1
 
     def _name(self, event: AudienceEvent) -> str:
-        return speakable_name(event.user, self._words) if self.policy.read_names else ""
+        return speakable_name(event.user, self._unsayable) if self.policy.read_names else ""
 
     def _enqueue(self, waiting: Waiting) -> list[tuple[int, str]]:
         """Queue `waiting`; when full, drop the lowest-priority, oldest one (maybe `waiting` itself)."""

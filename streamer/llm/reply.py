@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streamer.audience.speakable import speakable_name, speakable_text
+from streamer.llm.context import ReplyContext
 from streamer.script import split_sentences
 
 log = logging.getLogger("livehost.llm")
@@ -37,6 +38,7 @@ class ReplyRules:
     default_reply: str = DEFAULT_REPLY
     fallback_line: str = DEFAULT_FALLBACK
     max_reply_chars: int = 300
+    words: object | None = None  # what viewers' names and comments must not hold to be said (has .hit(text))
 
     def __post_init__(self) -> None:
         if self.max_reply_chars < 10:
@@ -47,14 +49,15 @@ class ReplyRules:
         folded = comment.casefold()
         for keyword in sorted(self.keyword_replies, key=len, reverse=True):
             if keyword.strip() and keyword.casefold() in folded:
-                return fill(self.keyword_replies[keyword], comment, user)
-        return fill(self.default_reply, comment, user)
+                return fill(self.keyword_replies[keyword], comment, user, self.words)
+        return fill(self.default_reply, comment, user, self.words)
 
 
-def fill(template: str, comment: str, user: str) -> str:
+def fill(template: str, comment: str, user: str, words=None) -> str:
     """Fill {user}, {comment} and {user_suffix} with what of the viewer's name and comment may be
-    said aloud (streamer.audience.speakable); without a user name, tidy "Hi , !" to "Hi!"."""
-    user, comment = speakable_name(user), speakable_text(comment)
+    said aloud (streamer.audience.speakable; nothing that holds one of `words`); without a user
+    name, tidy "Hi , !" to "Hi!"."""
+    user, comment = speakable_name(user, words), speakable_text(comment, words)
     at = template.find("{user_suffix}")
     comma = "，" if at > 0 and _cjk(template[at - 1]) else ", "  # 谢谢你的评论，小明！
     text = (template.replace("{user_suffix}", f"{comma}{user}" if user else "")
@@ -201,9 +204,10 @@ class Replier(ABC):
     """Starts a Reply for each viewer comment. reply() never blocks; close() stops its workers."""
 
     @abstractmethod
-    def reply(self, comment: str, user: str = "", comment_id: int | None = None, persona: str = "") -> Reply:
-        """A Reply to `comment` from viewer `user`, already being produced. `persona` adds to the
-        host's instructions where the replier has any (LLM)."""
+    def reply(self, comment: str, user: str = "", comment_id: int | None = None,
+              context: ReplyContext | None = None) -> Reply:
+        """A Reply to `comment` from viewer `user`, already being produced. `context`: the persona,
+        facts and recent exchanges the answer is grounded in, where the replier uses any (LLM)."""
 
     def close(self) -> None:
         """Stop background work; pending replies end. The replier may be used again afterwards."""
@@ -215,7 +219,8 @@ class ScriptedReplier(Replier):
     def __init__(self, rules: ReplyRules | None = None):
         self.rules = rules or ReplyRules()
 
-    def reply(self, comment: str, user: str = "", comment_id: int | None = None, persona: str = "") -> Reply:
+    def reply(self, comment: str, user: str = "", comment_id: int | None = None,
+              context: ReplyContext | None = None) -> Reply:
         reply = Reply(comment, user, comment_id, source="rules", max_chars=self.rules.max_reply_chars)
         for sentence in split_sentences(self.rules.match(comment, user)):
             if not reply.push(sentence):

@@ -6,6 +6,8 @@ per token, a `finish_reason: "stop"` chunk, then `data: [DONE]`) in HTTP/1.1 chu
 each event written to the socket as soon as it is produced. Behaviour is set through attributes
 at any time (they apply to the next request): `reply`, `first_token_delay`, `token_delay` (seconds),
 `mode` ("ok", "hang", "hang_mid", "error", "bad_json") and `hang_after` (tokens sent in "hang_mid").
+`respond(body) -> str | None`, when set, answers each request by its JSON body (its messages) instead of
+`reply` (None: `reply`); `completion_delay` (seconds) delays a non-streamed answer.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,6 +54,8 @@ class FakeOpenAI:
                  first_token_delay: float = 0.0, token_delay: float = 0.0, hang_after: int = 3):
         self.reply, self.mode, self.hang_after = reply, mode, hang_after
         self.first_token_delay, self.token_delay = first_token_delay, token_delay
+        self.respond: Callable[[dict], str | None] | None = None
+        self.completion_delay = 0.0
         self.requests: list[RecordedRequest] = []
         self.sent: list[tuple[float, str]] = []
         self.disconnects = 0
@@ -149,11 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(500, _error("The server had an error while processing your request.", "server_error"))
             return
         model = str(body.get("model", "")) if isinstance(body, dict) else ""
-        if not (isinstance(body, dict) and body.get("stream")):
-            self._json(200, _completion(model, fake.reply))
-            return
+        text = fake.reply
+        if fake.respond is not None and isinstance(body, dict):
+            answer = fake.respond(body)
+            text = fake.reply if answer is None else answer
         try:
-            self._stream(model)
+            if not (isinstance(body, dict) and body.get("stream")):
+                self._wait(fake.completion_delay)
+                self._json(200, _completion(model, text))
+                return
+            self._stream(model, text)
         except _ClientGone:
             fake._lost_client()
             self.close_connection = True
@@ -170,9 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, model: str) -> None:
+    def _stream(self, model: str, text: str) -> None:
         fake = self.fake
-        mode, text = fake.mode, fake.reply
+        mode = fake.mode
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from streamer.llm import LlmSettings, ReplyRules
+from streamer.llm import LlmSettings, ReplyContext, ReplyRules
 from streamer.llm.reply import DEFAULT_FALLBACK
 from tests.fakes.openai_server import tokens
 from tests.helpers.llm import API_KEY, drain
@@ -37,7 +37,7 @@ def test_first_sentence_is_said_long_before_the_reply_is_generated(fake, make_re
 
 def test_request_carries_model_stream_persona_comment_user_and_key(fake, make_replier):
     replier = make_replier(fake.base_url, model="qwen2.5-7b-instruct", temperature=0.3)
-    drain(replier.reply("How much is it?", "Ann", persona="You sell green tea from Yunnan."))
+    drain(replier.reply("How much is it?", "Ann", context=ReplyContext(persona="You sell green tea from Yunnan.")))
     assert fake.wait_for_requests(1)
     request = fake.requests[0]
     assert request.method == "POST" and request.path == "/v1/chat/completions"
