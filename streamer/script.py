@@ -43,19 +43,22 @@ _SENTENCE = re.compile(r"[^.!?。！？；;…]+(?:[.!?。！？；;…]+|$)")
 
 _GROUP = re.compile(r"\{([^{}]*)\}")
 _HELD = re.compile("\ue000(\\d+)\ue001")
+_INNER_DOT = re.compile(r"(?<=[0-9A-Za-z])\.(?=[0-9A-Za-z])")  # "59.9", "v1.2", "example.com": not an end
 
 
 def split_sentences(text: str) -> list[str]:
     """Cut text into sentences on English and Chinese punctuation, for streaming TTS. An
-    alternatives group `{a|b}` is never cut, whatever punctuation it holds."""
+    alternatives group `{a|b}` is never cut, whatever punctuation it holds, nor a dot inside a
+    number or a word ("59.9元")."""
     groups: list[str] = []
 
     def hold(m: re.Match) -> str:
         groups.append(m.group(0))
         return f"\ue000{len(groups) - 1}\ue001"
 
-    held = _GROUP.sub(hold, text.replace("\n", " "))
-    parts = [_HELD.sub(lambda m: groups[int(m.group(1))], m.group(0).strip()) for m in _SENTENCE.finditer(held)]
+    held = _INNER_DOT.sub("\ue002", _GROUP.sub(hold, text.replace("\n", " ")))
+    parts = [_HELD.sub(lambda m: groups[int(m.group(1))], m.group(0).strip()).replace("\ue002", ".")
+             for m in _SENTENCE.finditer(held)]
     return [p for p in parts if re.search(r"\w", p)]
 
 

@@ -13,8 +13,11 @@ from rapidfuzz import fuzz
 
 from streamer.selling.products import Catalog, Product
 
-CLOSE = 88  # rapidfuzz partial_ratio (0..100) from which a question is taken as the FAQ's
-MIN_QUESTION = 2  # folded characters a FAQ question needs to be matched inside a comment
+CLOSE = 85  # rapidfuzz partial_ratio (0..100) from which a question is taken as the FAQ's
+MIN_QUESTION = 2  # characters a FAQ question's core needs to be matched at all
+EXACT_UP_TO = 3  # a core this short must be found as it is ("包邮" in "包邮不")
+# what a question's core is matched without: particles and fillers of Chinese questions
+FILLERS = set("的是吗呢吧啊呀么嘛哦请问一下这个那个该")
 
 # The facts' usual questions, in both languages whatever the room's language.
 ASKS = {
@@ -54,11 +57,15 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
     candidates = ([product] if product else []) + [p for p in catalog.products if p is not product]
     for rank, p in enumerate(candidates):
         for pair in p.faq:
-            q = _fold(pair.q)
+            q = _core(pair.q)
             if len(q) < MIN_QUESTION:
                 continue
-            score = 100.0 if q in asked else fuzz.partial_ratio(q, asked) if len(q) <= len(asked) + 2 else \
-                fuzz.ratio(q, asked)
+            if q in asked:
+                score = 100.0
+            elif len(q) <= EXACT_UP_TO:
+                continue
+            else:
+                score = fuzz.partial_ratio(q, asked)
             score -= 0.5 * min(rank, 1)  # the same question of another product loses a tie
             if score >= CLOSE and (best is None or score > best[0]):
                 best = (score, FaqAnswer(pair.a, p.id, "faq"))
@@ -72,6 +79,13 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
         if facts[fact] and any(a in asked for a in asks):
             return FaqAnswer(say[fact].format(name=product.name, **facts), product.id, fact)
     return None
+
+
+def _core(question: str) -> str:
+    """A FAQ question folded, without the particles and fillers of a Chinese question."""
+    folded = _fold(question)
+    core = "".join(c for c in folded if c not in FILLERS)
+    return core if len(core) >= MIN_QUESTION else folded
 
 
 def _named(asked: str, catalog: Catalog) -> Product | None:

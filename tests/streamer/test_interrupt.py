@@ -35,7 +35,7 @@ def test_interrupt_silences_the_stream_within_200ms_then_replies_and_resumes_the
         nginx_rtmp, redis_bus, avatars_dir):
     url = nginx_rtmp.url("cut")
     box = mouth_box_on_canvas(avatars_dir, W, H)
-    player = Player(url, box=box)
+    player = Player(url, box=box, probe_s=0.5)  # both streams, whichever packet comes first
     player.start()
     with FakeOpenAI(reply="Good question. It costs nine dollars, shipping included.", first_token_delay=1.0,
                     token_delay=0.02) as fake:
