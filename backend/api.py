@@ -104,25 +104,29 @@ class Operation:
     multipart: bool
     stream: bool
     errors: dict[int, str]
-    media: str | None = None
+    media: str | tuple[str, ...] | None = None
     refresh: bool = False
+    form: dict[str, dict] | None = None
 
 
 def route(bp: Blueprint, method: str, rule: str, *, roles: tuple[str, ...] | None,
           body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
           response: Any = None, status: int = 200, summary: str = "",
           multipart: bool = False, stream: bool = False, errors: dict[int, str] | None = None,
-          media: str | None = None, refresh: bool = False) -> Callable:
+          media: str | tuple[str, ...] | None = None, refresh: bool = False,
+          form: dict[str, dict] | None = None) -> Callable:
     """Register `fn` on `bp` for METHOD rule. `roles` None means public; otherwise a signed-in
     user with one of `roles` (403 for another role, 401 without a valid token; with `refresh`, the
     Bearer token is a refresh token, not an access token). `errors` documents
     statuses beyond those every operation of its kind may answer (see backend.openapi). `media`
-    names a non-JSON response type (e.g. audio/wav); `stream` marks Server-Sent Events.
+    names a non-JSON response type (e.g. audio/wav), or the types it may be; `stream` marks
+    Server-Sent Events. `form`: a multipart body's fields, as JSON Schema properties (all required;
+    without it, an avatar upload's).
     An `<int:x>` in the rule is an id: outside 1..MAX_ID it answers 404 without a query."""
 
     def decorate(fn: Callable) -> Callable:
         op = Operation(method, summary or (fn.__doc__ or "").strip().split("\n")[0], roles, body,
-                       query, response, status, multipart, stream, dict(errors or {}), media, refresh)
+                       query, response, status, multipart, stream, dict(errors or {}), media, refresh, form)
 
         @wraps(fn)
         def view(**kwargs):

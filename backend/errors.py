@@ -52,7 +52,12 @@ REASONS: dict[str, str] = {
     "relay_too_fast": "room {room}'s relay takes at most {limit} requests and messages; slow down",
     "relay_event": "{field}: {error}",
     "blocked_users_full": "room {room} already blocks {limit} viewers; unblock some in its settings first",
+    # selling: products, copy generation
+    "no_llm": "no LLM is configured: set llm_base_url and llm_model (LIVEHOST_LLM_BASE_URL, LIVEHOST_LLM_MODEL) "
+              "to draft scripts",
+    "llm_failed": "the LLM could not draft the script: {error}",
     # field checks (field_reasons)
+    "banned_words": "banned words: {words}",
     "url_invalid": "server_url is not a valid URL",
     "url_scheme": "server_url must start with rtmp:// or rtmps://",
     "url_no_host": "server_url has no host (e.g. rtmp://live-push.example.com/live)",

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -254,3 +256,47 @@ class AudienceEventRow(Base):
                       Index("ix_audience_session_kind", "session_id", "kind", "seq"),
                       Index("ix_audience_session_action", "session_id", "action", "seq"),
                       NO_REUSE)
+
+
+class Product(Timestamped, Archivable, Base):
+    """Something a room's lives sell: what the host knows of it and answers from. A product a
+    script or a room names is archived instead of deleted (a live keeps what it uses)."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=None)  # null: not told
+    currency: Mapped[str] = mapped_column(String(8), default="CNY")
+    selling_points: Mapped[list[Any]] = mapped_column(default=list)  # [str]
+    faq: Mapped[list[Any]] = mapped_column(default=list)  # [{q, a}]
+    link: Mapped[str] = mapped_column(String(40), default="")  # "3号链接"
+    stock: Mapped[str] = mapped_column(String(200), default="")  # "现货", "仅剩20件"
+    image: Mapped[str] = mapped_column(String(255), default="")  # its file under var/products/, "" when none
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = NO_REUSE
+
+    def image_url(self) -> str | None:
+        return f"/api/products/{self.id}/image" if self.image else None
+
+    def facts(self) -> dict[str, Any]:
+        """The product as the API shows it and the streamer reads it (streamer.selling.products.
+        Product.from_dict, given the id as a string), without its times."""
+        return {"id": self.id, "name": self.name, "price": None if self.price is None else float(self.price),
+                "currency": self.currency, "selling_points": list(self.selling_points or []),
+                "faq": [{"q": f["q"], "a": f["a"]} for f in self.faq or []], "link": self.link,
+                "stock": self.stock, "image_url": self.image_url()}
+
+
+class ComplianceEvent(Base):
+    """A banned word a live kept off the air (or, for "original", said the script's own line
+    instead of a re-wording that held one): the live's "compliance" event, written by the worker."""
+
+    __tablename__ = "compliance_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    where: Mapped[str] = mapped_column(String(16))  # reply, rewording, viewer, draft
+    words: Mapped[list[Any]] = mapped_column(default=list)  # the listed words found
+    text: Mapped[str] = mapped_column(Text, default="")  # what was not said (at most 300 characters)
+    action: Mapped[str] = mapped_column(String(16))  # reasked, replaced, dropped, original
+    __table_args__ = (Index("ix_compliance_session", "session_id", "id"), NO_REUSE)

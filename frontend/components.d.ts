@@ -13,6 +13,9 @@ declare module 'vue' {
   export interface GlobalComponents {
     AudienceSettings: typeof import('./src/components/AudienceSettings.vue')['default']
     AvatarThumb: typeof import('./src/components/AvatarThumb.vue')['default']
+    BannedWordsAlert: typeof import('./src/components/BannedWordsAlert.vue')['default']
+    CompliancePanel: typeof import('./src/components/CompliancePanel.vue')['default']
+    DraftDialog: typeof import('./src/components/DraftDialog.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElAside: typeof import('element-plus/es')['ElAside']
     ElButton: typeof import('element-plus/es')['ElButton']
@@ -63,6 +66,9 @@ declare module 'vue' {
     LiveCharts: typeof import('./src/components/LiveCharts.vue')['default']
     LiveChat: typeof import('./src/components/LiveChat.vue')['default']
     LiveRefSelect: typeof import('./src/components/LiveRefSelect.vue')['default']
+    ProductForm: typeof import('./src/components/ProductForm.vue')['default']
+    ProductImage: typeof import('./src/components/ProductImage.vue')['default']
+    ProductSelect: typeof import('./src/components/ProductSelect.vue')['default']
     PushToTalk: typeof import('./src/components/PushToTalk.vue')['default']
     RoomForm: typeof import('./src/components/RoomForm.vue')['default']
     RoomSources: typeof import('./src/components/RoomSources.vue')['default']
@@ -70,6 +76,7 @@ declare module 'vue' {
     RouterView: typeof import('vue-router')['RouterView']
     SecretInput: typeof import('./src/components/SecretInput.vue')['default']
     SegmentEditor: typeof import('./src/components/SegmentEditor.vue')['default']
+    SellingSettings: typeof import('./src/components/SellingSettings.vue')['default']
     StatusTag: typeof import('./src/components/StatusTag.vue')['default']
   }
   export interface GlobalDirectives {

@@ -19,12 +19,13 @@ import time
 from datetime import datetime, timezone
 
 import redis
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from db.database import Database
 from db.models import Avatar as AvatarRow
-from db.models import RUNNING_STATUSES, Comment, LiveSession, Room, Script, SessionStatus, Voice
+from db.models import RUNNING_STATUSES, Comment, LiveSession, Product, Room, Script, SessionStatus, Voice
 from scheduler.audience_log import AudienceLog, next_seq
+from scheduler.compliance_log import ComplianceLog
 from scheduler.claims import RedisClaims, Renewal
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
@@ -36,6 +37,8 @@ from streamer.live import Live, LiveState
 from streamer.output.rtmp import mask_url
 from streamer.room import RoomPolicy
 from streamer.script import parse_script
+from streamer.selling.products import Catalog, ProductError
+from streamer.selling.products import Product as SellingProduct
 from streamer.settings import Settings
 from streamer.voice import voice_spec
 
@@ -77,6 +80,7 @@ class LiveRunner:
         self.ctx, self.id = ctx, session_id
         self._db_jobs: queue.Queue = queue.Queue()
         self.audience = AudienceLog(session_id)
+        self.compliance = ComplianceLog(session_id)
         self.orphaned = False  # its row was deleted while it ran
 
     def run(self) -> str:
@@ -129,8 +133,9 @@ class LiveRunner:
             room, script = s.get(Room, live.room_id), s.get(Script, live.script_id)
             avatar, voice = s.get(AvatarRow, live.avatar_id), s.get(Voice, live.voice_id)
             audience_from = next_seq(s, self.id)
+            catalog = live_catalog(s, room, script, self.id)
             s.commit()
-            return {"room": room, "script": script, "avatar": avatar, "voice": voice,
+            return {"room": room, "script": script, "avatar": avatar, "voice": voice, "catalog": catalog,
                     "position": dict(live.position or {}), "attempt": live.attempts, "audience_from": audience_from,
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
@@ -169,30 +174,39 @@ class LiveRunner:
                 s.execute(update(Comment).where(Comment.id == comment_id, Comment.session_id == self.id)
                           .values(reply=text))
             self.audience.write(s)
+            self.compliance.write(s)
             s.commit()
         return True
 
     # -- building the live ------------------------------------------------------------------------------
-    def _build(self, row: dict) -> Live:
+    def live_spec(self, row: dict) -> LiveSpec:
+        """What the live of `row` (from _begin) is: its script, room, voice, avatar, products, and
+        where it resumes. Raises CannotStart when a row it needs is gone."""
         ctx = self.ctx
         room, script, avatar, voice = row["room"], row["script"], row["avatar"], row["voice"]
         if None in (room, script, avatar, voice):
             raise CannotStart("its room, script, avatar or voice was deleted")
+        return LiveSpec(
+            script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
+            output=PushTo(room.push_url(ctx.dispatch.data_key), connect_for=CONNECT_FOR_S), id=str(self.id),
+            voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
+            policy=RoomPolicy.from_settings(room.settings, room.platform),
+            start=Position(**{k: int(v) for k, v in row["position"].items() if k in ("round", "segment", "sentence")}),
+            sources=room_sources(room, ctx.dispatch.data_key, ctx.settings), audience_from=row["audience_from"],
+            catalog=row["catalog"])
+
+    def _build(self, row: dict) -> Live:
+        ctx = self.ctx
         try:
-            url = room.push_url(ctx.dispatch.data_key)
-            spec = LiveSpec(
-                script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
-                output=PushTo(url, connect_for=CONNECT_FOR_S), id=str(self.id),
-                voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
-                policy=RoomPolicy.from_settings(room.settings, room.platform),
-                start=Position(**{k: int(v) for k, v in row["position"].items()
-                                  if k in ("round", "segment", "sentence")}),
-                sources=room_sources(room, ctx.dispatch.data_key, ctx.settings), audience_from=row["audience_from"])
+            spec = self.live_spec(row)
             live = build_live(spec, ctx.resources, bus=ctx.bus, worker=ctx.name, on_event=self._on_event,
                               cancel=ctx.shutting_down)
+        except CannotStart:
+            raise
         except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
             raise CannotStart(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(url), row["attempt"], spec.start)
+        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(spec.output.url), row["attempt"],
+                 spec.start)
         return live
 
     def _on_event(self, kind: str, **fields) -> None:
@@ -200,6 +214,8 @@ class LiveRunner:
             self._db_jobs.put((fields["comment_id"], fields["text"]))
         elif kind in ("audience", "audience_action"):
             self.audience.on_event(kind, **fields)
+        elif kind == "compliance":
+            self.compliance.on_event(**fields)
 
     def _wait_for_start(self, at: datetime) -> None:
         """Ready and connected early: wait for the scheduled start time."""
@@ -251,6 +267,31 @@ class LiveRunner:
         else:
             self._finish(SessionStatus.ENDED, None, position)
         return outcome
+
+
+def live_catalog(s, room: Room | None, script: Script | None, session_id: int) -> Catalog:
+    """The products a live of `room` playing `script` knows: the room's shelf (settings.products),
+    then those the script's product segments name; archived ones too (a live keeps what it uses),
+    with the room's knowledge. A product that is gone, or that the streamer cannot read, is left
+    out with a warning."""
+    settings = (room.settings if room is not None else None) or {}
+    ids = [i for i in settings.get("products") or [] if isinstance(i, int)]
+    ids += [seg["product"] for seg in (script.segments if script is not None else None) or []
+            if isinstance(seg, dict) and isinstance(seg.get("product"), int)]
+    ids = list(dict.fromkeys(ids))
+    rows = {p.id: p for k in range(0, len(ids), 500)
+            for p in s.scalars(select(Product).where(Product.id.in_(ids[k:k + 500])))}
+    products = []
+    for ident in ids:
+        row = rows.get(ident)
+        if row is None:
+            log.warning("session %s: product %s is gone; the live goes on without it", session_id, ident)
+            continue
+        try:
+            products.append(SellingProduct.from_dict({**row.facts(), "id": str(row.id)}))
+        except ProductError as e:
+            log.warning("session %s: product %s left out: %s", session_id, ident, e)
+    return Catalog(products=tuple(products), knowledge=str(settings.get("knowledge") or ""))
 
 
 def room_sources(room: Room, data_key: str, settings: Settings) -> tuple[SourceSpec, ...]:

@@ -48,7 +48,8 @@ def add_commands(sub) -> None:
     d.add_argument("--preset", help="x264 preset (default veryfast)")
     d.add_argument("--no-pace", action="store_true", help="with --record: as fast as possible")
     d.add_argument("--room", metavar="FILE", help="room settings YAML: persona, keyword_replies, "
-                   "answer_immediately, interrupt_gap_ms, speech_during_action, ...")
+                   "answer_immediately, interrupt_gap_ms, speech_during_action, banned_words, knowledge, "
+                   "products (see streamer/samples/selling_room.yaml)")
     d.add_argument("--session", metavar="ID", help="also obey the admin API's commands for session ID "
                    "(over Redis: REDIS_URL) and report status and events there")
     d.add_argument("--no-console", action="store_true", help="do not read commands from standard input")

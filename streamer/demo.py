@@ -190,6 +190,11 @@ def _log_event(kind: str, **fields) -> None:
     elif kind == "audience" and fields.get("action") not in ("seen", "skipped"):
         log.info("[%s] %s %s from %s: %s (%s)", fields.get("session"), fields.get("platform"), fields.get("event"),
                  fields.get("user"), fields.get("text") or fields.get("gift"), fields.get("action"))
+    elif kind == "product":
+        log.info("[%s] now presenting product %s: %s", fields.get("session"), fields.get("product"), fields.get("name"))
+    elif kind == "compliance":
+        log.warning("[%s] banned words %s in a %s: %s (%s)", fields.get("session"), ", ".join(fields.get("words", [])),
+                    fields.get("where"), fields.get("text"), fields.get("action"))
     else:
         log.debug("[%s] %s %s", fields.get("session"), kind, fields)
 

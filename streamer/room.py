@@ -104,7 +104,7 @@ def load_room(path: str | Path) -> tuple[RoomPolicy, Catalog]:
     settings = data.get("settings", data)
     policy = RoomPolicy.from_settings(settings, data.get("platform"))
     try:
-        catalog = Catalog.from_room_file({"products": data.get("products", settings.get("products")),
+        catalog = Catalog.from_room_file({"products": data.get("products"),
                                           "knowledge": data.get("knowledge", settings.get("knowledge"))})
     except ProductError as e:
         raise SettingsError(f"room file {path}: {e}") from None

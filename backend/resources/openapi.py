@@ -77,7 +77,7 @@ def build(app: Flask) -> dict:
         entry: dict[str, Any] = {"summary": op.summary, "operationId": rule.endpoint.replace(".", "_"),
                                  "tags": [rule.endpoint.split(".")[0]], "responses": {}}
         params = [{"name": arg, "in": "path", "required": True, "schema": _path_schema(rule._converters[arg])}
-                  for arg in rule.arguments]
+                  for arg in _path_args(rule.rule)]
         if op.query is not None:
             qs = op.query.model_json_schema(schema_generator=RequestSchema)
             for name, prop in qs.get("properties", {}).items():
@@ -89,15 +89,16 @@ def build(app: Flask) -> dict:
             entry["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": ref(op.body, RequestSchema)}}}
         if op.multipart:
+            form = op.form or {"file": {"type": "string", "format": "binary", "description": _source_rule(app)},
+                               "name": {"type": "string", "maxLength": 100}}
             entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file", "name"],
-                "properties": {"file": {"type": "string", "format": "binary", "description": _source_rule(app)},
-                               "name": {"type": "string", "maxLength": 100}}}}}}
+                "type": "object", "required": list(form), "properties": form}}}}
         ok: dict[str, Any] = {"description": "OK"}
         if op.stream:
             ok["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
         elif op.media:
-            ok["content"] = {op.media: {"schema": {"type": "string", "format": "binary"}}}
+            ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                             for media in ((op.media,) if isinstance(op.media, str) else op.media)}
         elif op.response is not None:
             ok["content"] = {"application/json": {"schema": ref(op.response)}}
         entry["responses"][str(op.status if op.status != 200 or op.response or op.stream or op.media else 204)] = ok
@@ -175,3 +176,9 @@ def docs_page():
 @bp.get("/api/docs.js")
 def docs_js():
     return DOCS_JS, 200, {"Content-Type": "text/javascript; charset=utf-8"}
+
+
+def _path_args(rule: str) -> list[str]:
+    """The path's variables in the order they appear (Rule.arguments is a set: its order changes
+    from one process to the next, and the document with it)."""
+    return re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule)

@@ -14,14 +14,17 @@ from sqlalchemy import select
 
 from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.banned import check_banned
 from backend.db import db
 from backend.errors import REASONS, ApiError, invalid_value
 from backend.resources.audience import DEFAULT_AUDIENCE, AudienceSettings
 from backend.resources.control import stop_live
 from backend.resources.relay import SourcesIn, SourcesOut, data_key, store_sources
+from backend.resources.schedules import StrictId
 from backend.resources.usage import delete_or_archive
 from db import secrets
-from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Room
+from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Product, Room
+from streamer.selling.banned import banned_of
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms")
 
@@ -58,6 +61,16 @@ STREAM_KEY_DOC = {"pattern": r"^[^\s\x00-\x1f\x85]*$"}  # check_stream_key's rul
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 Reply = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 PLACEHOLDERS = "may hold {user}, {comment} and {user_suffix} (', NAME' or nothing)"
+BannedWord = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+
+
+class BannedWordsSettings(Model):
+    """The room's changes to the built-in list of banned words (违禁词, streamer.selling.banned)."""
+
+    add: list[BannedWord] = Field(default_factory=list, max_length=500,
+                                  description="words banned in this room besides the built-in ones")
+    allow: list[BannedWord] = Field(default_factory=list, max_length=500,
+                                    description="built-in words this room may say (e.g. a brand name holding one)")
 
 
 class RoomSettings(Model):
@@ -84,16 +97,51 @@ class RoomSettings(Model):
     audience: AudienceSettings = Field(default_factory=AudienceSettings,
                                        description="what of the viewers' comments, gifts and follows is answered, "
                                        "thanked or skipped")
+    knowledge: str = Field("", max_length=8000, description="the shop's facts the host answers from: shipping, "
+                           "returns, policies")
+    banned_words: BannedWordsSettings = Field(default_factory=BannedWordsSettings,
+                                              description="banned words added or allowed in this room")
+    products: list[StrictId] = Field(default_factory=list, max_length=200,
+                               description="the room's shelf: product ids the host knows besides its script's")
+    reword_loops: StrictBool = Field(True, description="with an LLM, each sentence of a looping script is re-worded "
+                                     "for the next loop (facts kept, banned words checked)")
 
 
 DEFAULT_SETTINGS = RoomSettings().model_dump()
+DEFAULT_BANNED = BannedWordsSettings().model_dump()
 
 
 def shown_settings(stored: dict[str, Any] | None) -> dict[str, Any]:
     """A room's stored settings with the defaults of the keys it was stored without."""
     stored = stored or {}
     audience = stored.get("audience") if isinstance(stored.get("audience"), dict) else {}
-    return {**DEFAULT_SETTINGS, **stored, "audience": {**DEFAULT_AUDIENCE, **audience}}
+    banned = stored.get("banned_words") if isinstance(stored.get("banned_words"), dict) else {}
+    return {**DEFAULT_SETTINGS, **stored, "audience": {**DEFAULT_AUDIENCE, **audience},
+            "banned_words": {**DEFAULT_BANNED, **banned}}
+
+
+def checked_settings(settings: RoomSettings, before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`settings` as stored, if its products exist (or were on the shelf `before`: archived since)
+    and what the host says from it holds no word banned in the room; else 422 naming each."""
+    stored = settings.model_dump()
+    stored["products"] = list(dict.fromkeys(stored["products"]))
+    kept = set((before or {}).get("products") or [])
+    wanted = sorted(set(stored["products"]) - kept)
+    there = set(db().scalars(select(Product.id).where(Product.id.in_(wanted), Product.archived_at.is_(None)))) \
+        if wanted else set()
+    missing = {f"settings.products.{i}": ident for i, ident in enumerate(stored["products"])
+               if ident not in kept and ident not in there}
+    if missing:
+        fields = {field: f"product {ident} does not exist" for field, ident in missing.items()}
+        reasons = {field: {"reason": "not_found", "params": {"what": "product", "id": ident}}
+                   for field, ident in missing.items()}
+        field, message = next(iter(fields.items()))
+        raise ApiError(422, "invalid", f"{field}: {message}", fields, field_reasons=reasons)
+    texts = [("settings.persona", settings.persona), ("settings.default_reply", settings.default_reply),
+             ("settings.fallback_line", settings.fallback_line)]
+    texts += [(f"settings.keyword_replies.{k}", v) for k, v in settings.keyword_replies.items()]
+    check_banned(texts, banned_of(stored))
+    return stored
 
 
 class RoomIn(Model):
@@ -157,7 +205,7 @@ def create_room(body: RoomIn):
     """Create a room."""
     s = db()
     room = Room(name=body.name, platform=body.platform, server_url=body.server_url,
-                settings=body.settings.model_dump())
+                settings=checked_settings(body.settings))
     _set_key(room, body.stream_key)
     s.add(room)
     s.flush()
@@ -183,7 +231,7 @@ def change_room(room_id: int, body: RoomPatch):
         if value is not None:
             setattr(room, field, value)
     if body.settings is not None:
-        room.settings = body.settings.model_dump()
+        room.settings = checked_settings(body.settings, room.settings)
     if body.stream_key is not None:
         _set_key(room, body.stream_key)
     detail = {}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Iterator, Literal
 
 from flask import Blueprint
-from pydantic import Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 from sqlalchemy import or_, select
 
 from backend import audit
@@ -19,6 +19,7 @@ from db.models import REPEATS, Avatar, Room, Schedule, Script, Voice
 bp = Blueprint("schedules", __name__, url_prefix="/api/schedules")
 
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
+StrictId = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]  # in a list, where Model's check of JSON does not reach
 Repeat = Literal["none", "daily", "weekly"]
 assert set(Repeat.__args__) == set(REPEATS)
 

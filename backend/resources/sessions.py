@@ -19,7 +19,8 @@ from backend.errors import ApiError
 from backend.resources import control, events
 from backend.resources.schedules import Id, check_refs
 from backend.resources.workers import announced
-from db.models import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES, LiveSession, SessionStatus
+from db.models import (ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES, ComplianceEvent, LiveSession,
+                       SessionStatus)
 from streamer.control.bus import BusError
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
@@ -93,6 +94,18 @@ class AudienceStatus(Out):
     dropped: int = 0
 
 
+class ProductRef(Out):
+    """The product a live presents now."""
+
+    id: int
+    name: str
+
+
+class TtsCache(Out):
+    hits: int = Field(description="sentences whose audio was synthesized before and reused")
+    misses: int
+
+
 class LiveStatus(Out):
     """The worker's heartbeat (Redis hash with a TTL, written about every second); absent when no
     worker reports. A field the worker did not write is null."""
@@ -114,6 +127,9 @@ class LiveStatus(Out):
     commands_applied: int | None = Field(None, description="control commands the worker has applied")
     command_cursor: str | None = Field(None, description="stream id of the last command the worker read")
     audience: AudienceStatus | None = Field(None, description="viewers' chat: sources, online, queue, counts")
+    product: ProductRef | None = Field(None, description="the current product (a script's product segment "
+                                       "made it so); null when none")
+    tts_cache: TtsCache | None = Field(None, description="the live's reuse of synthesized audio")
 
 
 class SessionDetail(SessionOut):
@@ -134,8 +150,11 @@ def live_status(session_id: int) -> LiveStatus | None:
         return None
     if not raw:
         return None
+    product = raw.get("product")
+    if isinstance(product, dict) and str(product.get("id", "")).isdigit():  # the streamer's ids are strings
+        product = {**product, "id": int(product["id"])}
     try:
-        return LiveStatus.model_validate({k: raw.get(k) for k in LiveStatus.model_fields})
+        return LiveStatus.model_validate({**{k: raw.get(k) for k in LiveStatus.model_fields}, "product": product})
     except ValueError as e:  # a worker wrote something odd: show the row without it
         log.warning("session %s: unreadable live status: %s", session_id, e)
         return None
@@ -222,3 +241,25 @@ def go_live(body: SessionIn):
                  avatar_id=live.avatar_id, voice_id=live.voice_id, duration_s=body.duration_s)
     s.commit()
     return SessionOut.model_validate(live)
+
+
+class ComplianceOut(Out):
+    """A banned word the live kept off the air."""
+
+    id: int
+    at: datetime
+    where: str = Field(description="reply (an LLM answer), rewording (a script line re-worded), viewer (a name or "
+                       "comment read aloud) or draft")
+    words: list[str] = Field(description="the listed words found")
+    text: str = Field(description="what was not said (at most 300 characters)")
+    action: str = Field(description="reasked (asked again), replaced (by the fallback line), dropped, or original "
+                        "(the script's own line said instead of the re-wording)")
+
+
+@route(bp, "GET", "/<int:session_id>/compliance", roles=ANYONE, query=PageQuery, response=Page[ComplianceOut])
+def list_compliance(session_id: int, query: PageQuery):
+    """The banned words the live kept off the air, and what it did instead, newest first."""
+    s = db()
+    get_or_404(s, LiveSession, session_id, "session")
+    stmt = select(ComplianceEvent).where(ComplianceEvent.session_id == session_id).order_by(ComplianceEvent.id.desc())
+    return paginate(s, stmt, query, ComplianceOut.model_validate)

@@ -2,16 +2,13 @@
  * A page as the app shows it: the app's routes (in memory), a fresh Pinia, and a signed-in user
  * of `role` (its token in localStorage, as after a sign-in). The fake server is installed first.
  */
-import { afterEach } from 'vitest'
 import { h } from 'vue'
-import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { RouterView, createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
 import { useAuthStore } from '@/stores/auth'
 import type { Role } from '@/api/types'
-
-enableAutoUnmount(afterEach) // a page's timers and streams stop with its test
 
 export async function mountPage(path: string, role: Role = 'admin') {
   localStorage.setItem('livehost.access', 'tok')

@@ -17,7 +17,7 @@ CLOSE = 85  # rapidfuzz partial_ratio (0..100) from which a question is taken as
 MIN_QUESTION = 2  # characters a FAQ question's core needs to be matched at all
 EXACT_UP_TO = 3  # a core this short must be found as it is ("包邮" in "包邮不")
 # what a question's core is matched without: particles and fillers of Chinese questions
-FILLERS = set("的是吗呢吧啊呀么嘛哦请问一下这个那个该")
+FILLERS = set("的是吗呢吧啊呀嘛哦请问一下这个那该")
 
 # The facts' usual questions, in both languages whatever the room's language.
 ASKS = {
@@ -52,6 +52,7 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
     if not asked or not catalog.products:
         return None
     product = _named(asked, catalog) or current
+    asked_core = _core(comment)
     best: tuple[float, FaqAnswer] | None = None
     # the operator's FAQ: the named or current product's first, then every product's
     candidates = ([product] if product else []) + [p for p in catalog.products if p is not product]
@@ -60,12 +61,12 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
             q = _core(pair.q)
             if len(q) < MIN_QUESTION:
                 continue
-            if q in asked:
+            if q in asked_core:
                 score = 100.0
             elif len(q) <= EXACT_UP_TO:
                 continue
             else:
-                score = fuzz.partial_ratio(q, asked)
+                score = fuzz.partial_ratio(q, asked_core)
             score -= 0.5 * min(rank, 1)  # the same question of another product loses a tie
             if score >= CLOSE and (best is None or score > best[0]):
                 best = (score, FaqAnswer(pair.a, p.id, "faq"))
@@ -82,7 +83,7 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
 
 
 def _core(question: str) -> str:
-    """A FAQ question folded, without the particles and fillers of a Chinese question."""
+    """A question folded, without the particles and fillers of a Chinese question."""
     folded = _fold(question)
     core = "".join(c for c in folded if c not in FILLERS)
     return core if len(core) >= MIN_QUESTION else folded

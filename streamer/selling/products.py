@@ -42,7 +42,8 @@ class Product:
     def from_dict(cls, d: dict[str, Any]) -> "Product":
         """A product from the API's product JSON or a room file's `products:` entry."""
         if not isinstance(d, dict):
-            raise ProductError(f"a product is a mapping with at least id and name, not {d!r:.60}")
+            raise ProductError(f"a product is a mapping with at least id and name ({{id, name, price, ...}}), "
+                               f"not {d!r:.60}")
         pid, name = d.get("id"), d.get("name")
         if pid is None or isinstance(pid, bool) or not str(pid).strip():
             raise ProductError(f"product {name or '?'}: needs an id")

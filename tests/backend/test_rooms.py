@@ -101,7 +101,9 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
                          "replies_per_minute": 10, "queue_size": 50, "max_wait_s": 90, "dedupe_window_s": 60,
                          "blocked_words": ["spam"], "blocked_users": ["bilibili:42", "Troll"],
                          "interrupt_on": ["superchat", "guard"], "thank": ["gift"], "thank_min_value": 1.5,
-                         "thank_batch_s": 20, "read_names": False}}
+                         "thank_batch_s": 20, "read_names": False},
+            "knowledge": "Shipping is free; returns within 7 days.", "banned_words": {"add": ["秒杀"], "allow": ["最"]},
+            "products": [], "reword_loops": False}
 AUDIENCE_DEFAULTS = {"answer": "all", "keywords": [], "host_names": [], "replies_per_minute": 6, "queue_size": 30,
                      "max_wait_s": 60, "dedupe_window_s": 120, "blocked_words": [], "blocked_users": [],
                      "interrupt_on": ["superchat"], "thank": ["gift", "guard", "follow"], "thank_min_value": 0.0,
@@ -123,7 +125,8 @@ def test_room_settings_round_trip(api, tokens):
 def test_room_settings_left_out_are_the_defaults(api, tokens):
     defaults = {"persona": "", "answer_immediately": False, "interrupt_gap_ms": 1000, "speech_during_action": "wait",
                 "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
-                "language": "auto", "audience": AUDIENCE_DEFAULTS}
+                "language": "auto", "audience": AUDIENCE_DEFAULTS, "knowledge": "",
+                "banned_words": {"add": [], "allow": []}, "products": [], "reword_loops": True}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},
@@ -191,7 +194,8 @@ def test_the_streamer_reads_what_the_api_stores():
 
     stored = Reads(RoomSettings.model_validate(SETTINGS).model_dump())
     policy = RoomPolicy.from_settings(stored)
-    assert stored.read == set(RoomSettings.model_fields), "the worker and the API disagree on the keys"
+    worker_reads = {"knowledge", "products"}  # into the live's catalog (scheduler.worker.live_catalog)
+    assert stored.read | worker_reads == set(RoomSettings.model_fields), "the worker and the API disagree on the keys"
     assert (policy.persona, policy.answer_immediately, policy.interrupt_gap_s, policy.speech_during_action) == \
         (SETTINGS["persona"], True, 2.5, "interrupt")
     rules = policy.reply_rules()

@@ -134,7 +134,8 @@ HEARTBEAT = {  # what streamer.control.link.ControlLink writes: LiveSession.stat
                               "since": 1_760_000_000.0, "last_event_at": 1_760_000_001.5, "events": 130, "unknown": 3,
                               "malformed": 0, "reconnects": 1, "error": None}],
                  "online": 1234, "per_minute": 42.0, "queued": 5, "received": 130, "answered": 6, "thanked": 10,
-                 "skipped": 80, "dropped": 20}}
+                 "skipped": 80, "dropped": 20},
+    "product": {"id": "3", "name": "Spring green tea"}, "tts_cache": {"hits": 4, "misses": 9}}
 
 
 def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs, r):
@@ -142,7 +143,8 @@ def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs, r):
     set_status(api, sid, "live")
     RedisBus(r).set_status(sid, {**HEARTBEAT, "id": str(sid)}, ttl=30)  # as the worker does, on the real Redis
     detail = api.get(f"/api/sessions/{sid}", headers=tokens["viewer"]).get_json()
-    assert detail["live"] == {k: v for k, v in HEARTBEAT.items() if k != "id"}
+    assert detail["live"] == {**{k: v for k, v in HEARTBEAT.items() if k != "id"},
+                              "product": {"id": 3, "name": "Spring green tea"}}  # the streamer's id is a string
     assert detail["queue_position"] is None
 
     RedisBus(r).set_status(sid, {**HEARTBEAT, "speaking": None, "action": None, "paused": True}, ttl=30)

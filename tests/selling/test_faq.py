@@ -5,7 +5,8 @@ from streamer.selling.faq import answer
 from streamer.selling.products import Catalog, Faq, Product
 
 TEA = Product("tea", "明前龙井", price=59.9, link="3号链接", stock="现货",
-              faq=(Faq("包邮吗", "全国包邮，偏远地区除外。"), Faq("茶叶的保质期是多久？", "密封保存十八个月。")))
+              faq=(Faq("包邮吗", "全国包邮，偏远地区除外。"), Faq("茶叶的保质期是多久？", "密封保存十八个月。"),
+                   Faq("怎么冲泡", "八十度的水，泡两分钟。")))
 CUP = Product("cup", "玻璃杯", price=19.0, link="5号链接", faq=(Faq("包邮吗", "和茶叶一起买就包邮。"),))
 CATALOG = Catalog((TEA, CUP), knowledge="七天无理由退货。")
 
@@ -14,6 +15,7 @@ def test_an_faq_question_is_answered_by_its_answer_even_in_other_words():
     assert answer("请问包邮吗？", CATALOG, TEA).text == "全国包邮，偏远地区除外。"
     assert answer("包邮不", CATALOG, TEA).text == "全国包邮，偏远地区除外。"
     assert answer("这茶叶保质期有多久", CATALOG, TEA).text == "密封保存十八个月。"
+    assert answer("这茶怎么冲泡呢", CATALOG, TEA).text == "八十度的水，泡两分钟。"
     assert answer("包装很好，邮寄快吗", CATALOG, TEA) is None  # 包…邮 apart is not 包邮
 
 

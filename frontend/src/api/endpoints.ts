@@ -2,7 +2,8 @@
 import { ApiError, http, upload } from './http'
 import { ACTIVE_STATUSES } from './types'
 import type {
-  AudienceEventOut, AuditEntry, Avatar, CommandOut, Comment, CommentIn, Page, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
+  AudienceEventOut, AuditEntry, Avatar, CommandOut, Comment, CommentIn, ComplianceEntry, Draft, DraftIn, Page, Product, ProductIn,
+  ProductPatch, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
   SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
   RelayToken, SourceTestIn, SourceTestResult,
@@ -56,7 +57,11 @@ export const voicesApi = {
   preview: (id: number, text: string) =>
     http.post<Blob>(`/voices/${id}/preview`, undefined, { query: { text }, as: 'blob' }),
 }
-export const scriptsApi = collection<Script, ScriptIn, ScriptPatch>('scripts')
+export const scriptsApi = {
+  ...collection<Script, ScriptIn, ScriptPatch>('scripts'),
+  /** the LLM drafts a script from products in a style (tens of seconds); nothing is saved */
+  draft: (body: DraftIn, signal?: AbortSignal) => http.post<Draft>('/scripts/draft', body, { signal }),
+}
 export const schedulesApi = collection<Schedule, ScheduleIn, SchedulePatch>('schedules')
 export const usersApi = collection<User, UserIn, UserPatch>('users')
 
@@ -70,6 +75,20 @@ export const avatarsApi = {
   },
   createDefault: () => http.post<Avatar>('/avatars/default'),
   thumbnail: (id: number) => http.get<Blob>(`/avatars/${id}/thumbnail`, undefined, { as: 'blob' }),
+}
+
+export const productsApi = {
+  ...collection<Product, ProductIn, ProductPatch>('products'),
+  /** one page of the products, those whose name holds `q` when given */
+  search: (args: PageArgs & { q?: string } = {}) => http.get<Page<Product>>('/products', { per_page: 20, ...args }),
+  /** a JPEG, PNG or WebP image of at most 5 MB (422 otherwise) */
+  uploadImage: (id: number, file: File, onProgress?: (fraction: number) => void) => {
+    const form = new FormData()
+    form.append('file', file)
+    return upload<Product>(`/products/${id}/image`, form, onProgress, 'PUT')
+  },
+  image: (id: number) => http.get<Blob>(`/products/${id}/image`, undefined, { as: 'blob' }),
+  removeImage: (id: number) => http.del(`/products/${id}/image`),
 }
 
 export const sessionsApi = {
@@ -99,6 +118,11 @@ export const sessionsApi = {
   answerAudience: (id: number, seq: number) => http.post<CommandOut>(`/sessions/${id}/audience/${seq}/answer`),
   /** drop this queued comment unanswered */
   skipAudience: (id: number, seq: number) => http.post<CommandOut>(`/sessions/${id}/audience/${seq}/skip`),
+  /** what the banned-word check stopped in this live, newest first (a server without it: an empty page) */
+  compliance: async (id: number, args: PageArgs = {}): Promise<Page<ComplianceEntry>> => {
+    const got = await http.get<Page<ComplianceEntry> | ComplianceEntry[]>(`/sessions/${id}/compliance`, { per_page: 100, ...args })
+    return Array.isArray(got) ? { items: got, page: 1, per_page: got.length, total: got.length } : got
+  },
   /** block a viewer ("platform:user_id" or a name) in this live and in the room's settings */
   blockAudience: (id: number, user: string) => http.post<CommandOut>(`/sessions/${id}/audience/block`, { user }),
 }

@@ -174,11 +174,11 @@ export const http = {
   del: <T = void>(path: string, opts: RequestOptions = {}) => request<T>('DELETE', path, opts),
 }
 
-function xhrOnce<T>(url: string, form: FormData, token: string | null, onProgress?: (fraction: number) => void)
+function xhrOnce<T>(method: string, url: string, form: FormData, token: string | null, onProgress?: (fraction: number) => void)
   : Promise<{ status: number; json: unknown; statusText: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
-    xhr.open('POST', url)
+    xhr.open(method, url)
     xhr.setRequestHeader('Accept', 'application/json')
     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`)
     xhr.upload.onprogress = (e) => {
@@ -198,13 +198,13 @@ function xhrOnce<T>(url: string, form: FormData, token: string | null, onProgres
   })
 }
 
-/** POST multipart form data with upload progress (0..1); same 401 handling as request(). */
-export async function upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void): Promise<T> {
+/** POST (or PUT) multipart form data with upload progress (0..1); same 401 handling as request(). */
+export async function upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void, method: 'POST' | 'PUT' = 'POST'): Promise<T> {
   const url = apiUrl(path)
   const token = hooks.accessToken()
-  let res = await xhrOnce<T>(url, form, token, onProgress)
+  let res = await xhrOnce<T>(method, url, form, token, onProgress)
   if (res.status === 401 && token) {
-    if (await hooks.refresh()) res = await xhrOnce<T>(url, form, hooks.accessToken(), onProgress)
+    if (await hooks.refresh()) res = await xhrOnce<T>(method, url, form, hooks.accessToken(), onProgress)
     if (res.status === 401) {
       hooks.expired()
       throw new ApiError(401, 'session_expired', 'the sign-in has expired')

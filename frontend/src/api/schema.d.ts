@@ -193,6 +193,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All products (not the archived ones), by id; q: those whose name holds it. */
+        get: operations["products_list_products"];
+        put?: never;
+        /** Create a product (422 banned_words when its texts hold a banned word). */
+        post: operations["products_create_product"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One product (an archived one too). */
+        get: operations["products_get_product"];
+        put?: never;
+        post?: never;
+        /** Delete a product; one a script or a room names is archived instead (its lives keep it). */
+        delete: operations["products_delete_product"];
+        options?: never;
+        head?: never;
+        /** Change the fields given (price given as null removes it). */
+        patch: operations["products_change_product"];
+        trace?: never;
+    };
+    "/api/products/{product_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The product's picture, as uploaded. */
+        get: operations["products_get_image"];
+        /** Upload the product's picture (multipart field file), replacing the one it had. */
+        put: operations["products_put_image"];
+        post?: never;
+        /** Remove the product's picture (nothing happens when it has none). */
+        delete: operations["products_delete_image"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rooms": {
         parameters: {
             query?: never;
@@ -388,6 +444,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/scripts/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Have the LLM draft a script presenting products in a style: opening, a section per */
+        post: operations["scripts_draft_script"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/scripts/{script_id}": {
         parameters: {
             query?: never;
@@ -556,6 +629,23 @@ export interface paths {
         put?: never;
         /** Give the host a comment to answer (stored, and sent as a 'comment' command). */
         post: operations["sessions_control_post_comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The banned words the live kept off the air, and what it did instead, newest first. */
+        get: operations["sessions_list_compliance"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1047,6 +1137,22 @@ export interface components {
              */
             status: string;
         };
+        /**
+         * BannedWordsSettings
+         * @description The room's changes to the built-in list of banned words (违禁词, streamer.selling.banned).
+         */
+        BannedWordsSettings: {
+            /**
+             * Add
+             * @description words banned in this room besides the built-in ones
+             */
+            add?: string[];
+            /**
+             * Allow
+             * @description built-in words this room may say (e.g. a brand name holding one)
+             */
+            allow?: string[];
+        };
         /** BlockIn */
         BlockIn: {
             /**
@@ -1109,6 +1215,91 @@ export interface components {
             /** User */
             user: string;
         };
+        /**
+         * ComplianceOut
+         * @description A banned word the live kept off the air.
+         */
+        ComplianceOut: {
+            /**
+             * Action
+             * @description reasked (asked again), replaced (by the fallback line), dropped, or original (the script's own line said instead of the re-wording)
+             */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Id */
+            id: number;
+            /**
+             * Text
+             * @description what was not said (at most 300 characters)
+             */
+            text: string;
+            /**
+             * Where
+             * @description reply (an LLM answer), rewording (a script line re-worded), viewer (a name or comment read aloud) or draft
+             */
+            where: string;
+            /**
+             * Words
+             * @description the listed words found
+             */
+            words: string[];
+        };
+        /** DraftBanned */
+        DraftBanned: {
+            /**
+             * Segment
+             * @description index of the segment, from 0
+             */
+            segment: number;
+            /**
+             * Words
+             * @description banned words it still holds: the operator edits them out
+             */
+            words: string[];
+        };
+        /** DraftIn */
+        DraftIn: {
+            /**
+             * Language
+             * @default zh
+             * @enum {string}
+             */
+            language?: "zh" | "en";
+            /**
+             * Product Ids
+             * @description the products the script presents, in order
+             */
+            product_ids: number[];
+            /**
+             * Room Id
+             * @description its knowledge (shop facts) and banned-word settings are used
+             * @default null
+             */
+            room_id?: number | null;
+            /**
+             * Style
+             * @enum {string}
+             */
+            style: "lively" | "calm" | "professional" | "warm" | "humorous";
+        };
+        /** DraftOut */
+        DraftOut: {
+            /** Banned */
+            banned: components["schemas"]["DraftBanned"][];
+            /**
+             * Segments
+             * @description as a script's (say, pause, product); not saved
+             */
+            segments: {
+                [key: string]: unknown;
+            }[];
+            /** Title */
+            title: string;
+        };
         Error: {
             error: {
                 code: string;
@@ -1117,6 +1308,26 @@ export interface components {
                 };
                 message: string;
             };
+        };
+        /** Faq */
+        Faq: {
+            /**
+             * A
+             * @description its answer, said as written
+             */
+            a: string;
+            /**
+             * Q
+             * @description a question viewers ask
+             */
+            q: string;
+        };
+        /** FaqOut */
+        FaqOut: {
+            /** A */
+            a: string;
+            /** Q */
+            q: string;
         };
         /** Health */
         Health: {
@@ -1199,6 +1410,11 @@ export interface components {
              */
             position?: unknown;
             /**
+             * @description the current product (a script's product segment made it so); null when none
+             * @default null
+             */
+            product?: components["schemas"]["ProductRef"] | null;
+            /**
              * Queues
              * @description depth of each pipeline queue
              * @default null
@@ -1224,6 +1440,11 @@ export interface components {
              * @default null
              */
             state?: string | null;
+            /**
+             * @description the live's reuse of synthesized audio
+             * @default null
+             */
+            tts_cache?: components["schemas"]["TtsCache"] | null;
             /**
              * Updated At
              * @description when the worker wrote this (Unix time, seconds)
@@ -1281,6 +1502,28 @@ export interface components {
         Page_CommentOut: {
             /** Items */
             items: components["schemas"]["CommentOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ComplianceOut] */
+        Page_ComplianceOut: {
+            /** Items */
+            items: components["schemas"]["ComplianceOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ProductOut] */
+        Page_ProductOut: {
+            /** Items */
+            items: components["schemas"]["ProductOut"][];
             /** Page */
             page: number;
             /** Per Page */
@@ -1353,6 +1596,130 @@ export interface components {
             per_page: number;
             /** Total */
             total: number;
+        };
+        /** ProductIn */
+        ProductIn: {
+            /**
+             * Currency
+             * @description ISO 4217 code
+             * @default CNY
+             */
+            currency?: string;
+            /**
+             * Faq
+             * @description questions answered from here at once, without the LLM
+             */
+            faq?: components["schemas"]["Faq"][];
+            /**
+             * Link
+             * @description the link number viewers buy from, e.g. 3号链接
+             * @default
+             */
+            link?: string;
+            /** Name */
+            name: string;
+            /**
+             * Price
+             * @description price (>= 0), rounded to cents; null: none told
+             * @default null
+             */
+            price?: number | null;
+            /** Selling Points */
+            selling_points?: string[];
+            /**
+             * Stock
+             * @description availability note, e.g. 现货 or 仅剩20件
+             * @default
+             */
+            stock?: string;
+        };
+        /** ProductOut */
+        ProductOut: {
+            /**
+             * Archived
+             * @description deleted while a script or a room named it: kept for those
+             */
+            archived: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Faq */
+            faq: components["schemas"]["FaqOut"][];
+            /** Id */
+            id: number;
+            /**
+             * Image Url
+             * @description its picture (GET, signed in); null when none was uploaded
+             */
+            image_url: string | null;
+            /** Link */
+            link: string;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number | null;
+            /** Selling Points */
+            selling_points: string[];
+            /** Stock */
+            stock: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ProductPatch */
+        ProductPatch: {
+            /**
+             * Currency
+             * @default null
+             */
+            currency?: string | null;
+            /**
+             * Faq
+             * @default null
+             */
+            faq?: components["schemas"]["Faq"][] | null;
+            /**
+             * Link
+             * @default null
+             */
+            link?: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Price
+             * @description price (>= 0), rounded to cents; null: none told (given as null: removed)
+             * @default null
+             */
+            price?: number | null;
+            /**
+             * Selling Points
+             * @default null
+             */
+            selling_points?: string[] | null;
+            /**
+             * Stock
+             * @default null
+             */
+            stock?: string | null;
+        };
+        /**
+         * ProductRef
+         * @description The product a live presents now.
+         */
+        ProductRef: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /** RelayAcceptedOut */
         RelayAcceptedOut: {
@@ -1476,6 +1843,8 @@ export interface components {
             answer_immediately?: boolean;
             /** @description what of the viewers' comments, gifts and follows is answered, thanked or skipped */
             audience?: components["schemas"]["AudienceSettings"];
+            /** @description banned words added or allowed in this room */
+            banned_words?: components["schemas"]["BannedWordsSettings"];
             /**
              * Default Reply
              * @description said when no keyword matches and there is no LLM; '' for the built-in one; may hold {user}, {comment} and {user_suffix} (', NAME' or nothing)
@@ -1502,6 +1871,12 @@ export interface components {
                 [key: string]: string;
             };
             /**
+             * Knowledge
+             * @description the shop's facts the host answers from: shipping, returns, policies
+             * @default
+             */
+            knowledge?: string;
+            /**
              * Language
              * @description language of the built-in replies; 'auto': Chinese on Douyin, Bilibili and Kuaishou
              * @default auto
@@ -1520,6 +1895,17 @@ export interface components {
              * @default
              */
             persona?: string;
+            /**
+             * Products
+             * @description the room's shelf: product ids the host knows besides its script's
+             */
+            products?: number[];
+            /**
+             * Reword Loops
+             * @description with an LLM, each sentence of a looping script is re-worded for the next loop (facts kept, banned words checked)
+             * @default true
+             */
+            reword_loops?: boolean;
             /**
              * Speech During Action
              * @description speech due while an action clip plays: 'wait' for the clip's end, or 'interrupt' it
@@ -1667,7 +2053,7 @@ export interface components {
             name: string;
             /**
              * Segments
-             * @description ordered segments: {"say": text, "voice"?: spec} | {"pause": ms} | {"action": clip name}; a plain string is a say
+             * @description ordered segments: {"say": text, "voice"?: spec} | {"pause": ms} | {"action": clip name} | {"product": id} (the current product for what follows); a plain string is a say; a say may hold alternatives, one chosen per loop: "{今天|现在}"
              */
             segments: unknown[];
         };
@@ -1718,7 +2104,7 @@ export interface components {
             name?: string | null;
             /**
              * Segments
-             * @description ordered segments: {"say": text, "voice"?: spec} | {"pause": ms} | {"action": clip name}; a plain string is a say
+             * @description ordered segments: {"say": text, "voice"?: spec} | {"pause": ms} | {"action": clip name} | {"product": id} (the current product for what follows); a plain string is a say; a say may hold alternatives, one chosen per loop: "{今天|现在}"
              * @default null
              */
             segments?: unknown[] | null;
@@ -2144,6 +2530,16 @@ export interface components {
              * @description ws:// or wss:// URL of the WhisperLive-compatible service; null when none is configured (push-to-talk is hidden)
              */
             url: string | null;
+        };
+        /** TtsCache */
+        TtsCache: {
+            /**
+             * Hits
+             * @description sentences whose audio was synthesized before and reused
+             */
+            hits: number;
+            /** Misses */
+            misses: number;
         };
         /** UserIn */
         UserIn: {
@@ -3147,6 +3543,648 @@ export interface operations {
             };
             /** @description malformed request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_list_products: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ProductOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_create_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_get_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_delete_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_change_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_get_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such product, or it has no picture */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_put_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description a JPEG, PNG or WebP picture of at most 5 MB, 8192 pixels a side and 40 megapixels
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not multipart/form-data */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the picture could not be stored (disk full) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    products_delete_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4659,6 +5697,102 @@ export interface operations {
             };
         };
     };
+    scripts_draft_script: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no LLM is configured (no_llm) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the LLM failed (llm_failed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     scripts_get_script: {
         parameters: {
             query?: never;
@@ -5404,8 +6538,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                seq: number;
                 session_id: number;
+                seq: number;
             };
             cookie?: never;
         };
@@ -5490,8 +6624,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                seq: number;
                 session_id: number;
+                seq: number;
             };
             cookie?: never;
         };
@@ -5809,6 +6943,76 @@ export interface operations {
             };
             /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sessions_list_compliance: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ComplianceOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

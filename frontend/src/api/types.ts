@@ -53,8 +53,18 @@ export type AudienceAnswer = AudienceSettings['answer']
 export type AudienceInterrupt = AudienceSettings['interrupt_on'][number]
 /** What the host thanks (gathered, then said in one line). */
 export type AudienceThank = AudienceSettings['thank'][number]
+/** A room's banned words (违禁词) besides the built-in list: its additions and its exceptions. */
+export type BannedWordsSettings = Required<Schemas['BannedWordsSettings']>
+/**
+ * What a room adds for selling: shop facts (shipping, returns ...) the host answers from, banned
+ * words, its shelf (products the host knows besides the script's), and whether a looping script is
+ * re-worded by the LLM for the next loop.
+ */
+export type SellingSettings = With<Required<Pick<Schemas['RoomSettings'], 'knowledge' | 'products' | 'reword_loops'>>, {
+  banned_words: BannedWordsSettings
+}>
 /** Every setting of a room (the API fills the ones left out with its defaults). */
-export type RoomSettings = With<Required<Schemas['RoomSettings']>, { audience: AudienceSettings }>
+export type RoomSettings = With<Required<Schemas['RoomSettings']>, { audience: AudienceSettings } & SellingSettings>
 
 /**
  * Where a room's live chat comes from, as sent (POST, PATCH). The secrets are write-only: a
@@ -78,12 +88,12 @@ export type SourceTestResult = Schemas['SourcesTestOut']
 /** `stream_key` is masked: '' when none is set, else '****' and at most 4 characters. */
 export type Room = With<Schemas['RoomOut'], {
   platform: Platform
-  settings: Partial<With<RoomSettings, { audience: Partial<AudienceSettings> }>>
+  settings: Partial<With<RoomSettings, { audience: Partial<AudienceSettings>; banned_words: Partial<BannedWordsSettings> }>>
   /** missing from a server older than the audience */
   sources?: RoomSources | null
 }>
-export type RoomIn = Schemas['RoomIn']
-export type RoomPatch = Schemas['RoomPatch']
+export type RoomIn = With<Schemas['RoomIn'], { settings?: Partial<RoomSettings> }>
+export type RoomPatch = With<Schemas['RoomPatch'], { settings?: Partial<RoomSettings> | null }>
 
 export type Avatar = Schemas['AvatarOut']
 
@@ -92,7 +102,8 @@ export type Voice = With<Schemas['VoiceOut'], { engine: VoiceEngine }>
 export type VoiceIn = Schemas['VoiceIn']
 export type VoicePatch = Schemas['VoicePatch']
 
-export type Segment = { say: string; voice?: string } | { pause: number } | { action: string }
+/** A script's segment; `product` makes that product the current one for what follows. */
+export type Segment = { say: string; voice?: string } | { pause: number } | { action: string } | { product: number | string }
 export type Script = With<Schemas['ScriptOut'], { segments: Segment[] }>
 export type ScriptIn = With<Schemas['ScriptIn'], { segments: Segment[] }>
 export type ScriptPatch = With<Schemas['ScriptPatch'], { segments?: Segment[] | null }>
@@ -107,6 +118,41 @@ export const TERMINAL_STATUSES: readonly string[] = ['ended', 'failed']
 export const ACTIVE_STATUSES = ['live', 'starting', 'stopping', 'queued'] as const
 
 export type Session = Schemas['SessionOut']
+
+/** A product's question and its answer, for the host to answer from. */
+export type Faq = Schemas['FaqOut']
+/**
+ * A product as the API shows it: `link` is the shop's link number ("3号链接"), `stock` a note
+ * ("现货", "仅剩20件"), `image_url` set once an image is uploaded; `archived` when it was deleted
+ * while a script or a room named it.
+ */
+export type Product = Schemas['ProductOut']
+/** What a product form sends (POST, PATCH). */
+export type ProductIn = Schemas['ProductIn']
+export type ProductPatch = Schemas['ProductPatch']
+
+/** How a drafted script sounds (streamer/selling/copywriter.py STYLES). */
+export type DraftStyle = Schemas['DraftIn']['style']
+export const DRAFT_STYLES: readonly DraftStyle[] = ['lively', 'calm', 'professional', 'warm', 'humorous']
+export type DraftLanguage = NonNullable<Schemas['DraftIn']['language']>
+/** POST /api/scripts/draft: which products, how it sounds, and the room whose facts and banned words apply. */
+export type DraftIn = Required<Schemas['DraftIn']>
+/** A segment of a draft that still holds banned words (0-based), for the operator to edit. */
+export type DraftBanned = Schemas['DraftBanned']
+/** The LLM's draft of a script: not saved; the operator edits it before saving. */
+export type Draft = With<Schemas['DraftOut'], { segments: Segment[] }>
+
+/** Where the banned-word check stopped something: an LLM reply, a re-worded line, a viewer's words, a draft. */
+export type ComplianceWhere = 'reply' | 'rewording' | 'viewer' | 'draft'
+/** What came of it: asked again, replaced (fallback line), dropped, or the original line said instead. */
+export type ComplianceAction = 'reasked' | 'replaced' | 'dropped' | 'original'
+/** GET /api/sessions/{id}/compliance: one stored check of a live, newest first. */
+export type ComplianceEntry = With<Schemas['ComplianceOut'], { where: ComplianceWhere | string; action: ComplianceAction | string }>
+/** The product the host presents now (status.product; a "product" event names its id as a string). */
+export interface CurrentProduct {
+  id: number | string
+  name: string
+}
 
 export type AudienceSourceStatus = Schemas['SourceStatus']
 /** The live's audience in its heartbeat: its sources and counters. */

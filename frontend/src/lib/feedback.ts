@@ -10,6 +10,7 @@ import 'element-plus/es/components/message-box/style/css'
 import { ApiError } from '@/api/http'
 import { t } from '@/i18n'
 import { fieldReasonText, reasonText } from './reasons'
+import { bannedFieldErrors, bannedFields, bannedSummary, isBannedWords } from './bannedWords'
 
 /** Keys of `fields` that are about the request as a whole, not a field of a form. */
 const NOT_A_FIELD = new Set(['body', 'query'])
@@ -24,6 +25,7 @@ export function errorText(e: unknown): string {
   if (e instanceof ApiError) {
     if (e.status === 0) return t('error.network')
     if (e.code === 'session_expired') return t('error.expired')
+    if (isBannedWords(e)) return bannedSummary(bannedFields(e)) || e.message
     const worded = reasonText(e.reason, e.params)
     if (worded) return worded
     const [field] = Object.keys(e.fields)
@@ -64,6 +66,7 @@ export function showSuccess(message: string): void {
  */
 export function fieldErrors(e: unknown, conflictField?: string): Record<string, string> {
   if (!(e instanceof ApiError)) return {}
+  if (isBannedWords(e)) return bannedFieldErrors(bannedFields(e))
   if (e.status === 422) {
     const out: Record<string, string> = {}
     for (const field of Object.keys(e.fields)) {

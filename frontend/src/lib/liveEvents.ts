@@ -99,6 +99,12 @@ export function describeEvent(e: LiveEvent): { text: string; level: EventLevel }
       }
       return { text: t('event.output', { detail: details(e) }), level: 'info' }
     }
+    case 'product':
+      return { text: t('event.product', { name: str(e.name) || `#${str(e.product)}` }), level: 'info' }
+    case 'compliance': {
+      const words = Array.isArray(e.words) ? e.words.map(String).join(t('common.listSep')) : str(e.words)
+      return { text: t('event.compliance', { words, where: word('compliance.where', e.where), action: word('compliance.action', e.action) }), level: 'warning' }
+    }
     default:
       return { text: `${e.type}: ${details(e)}`, level: 'info' }
   }

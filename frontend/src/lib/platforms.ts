@@ -5,6 +5,7 @@
 import type { Platform, RoomSettings } from '@/api/types'
 import type { Locale } from '@/i18n'
 import { DEFAULT_AUDIENCE } from './audienceSettings'
+import { DEFAULT_SELLING } from './selling'
 
 type Words = Record<Locale, string>
 
@@ -131,4 +132,5 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   max_reply_chars: 300,
   language: 'auto',
   audience: DEFAULT_AUDIENCE,
+  ...DEFAULT_SELLING,
 }

@@ -49,6 +49,8 @@ export function useResourceList<T extends { id: number }, In>(
   const dialog = ref(false)
   const editing = shallowRef<T | null>(null)
   const errors = ref<Record<string, string>>({})
+  /** the last save's failure (null after a successful one, or when the dialog opens) */
+  const failure = shallowRef<unknown>(null)
   const saving = ref(false)
 
   /** load again; a failure is shown, not thrown */
@@ -60,6 +62,7 @@ export function useResourceList<T extends { id: number }, In>(
   function open(item: T | null): void {
     editing.value = item
     errors.value = {}
+    failure.value = null
     options.fill?.(item)
     dialog.value = true
   }
@@ -72,6 +75,7 @@ export function useResourceList<T extends { id: number }, In>(
     const body = options.body()
     if (body === null) return
     errors.value = {}
+    failure.value = null
     saving.value = true
     try {
       const item = editing.value
@@ -81,6 +85,7 @@ export function useResourceList<T extends { id: number }, In>(
       showSuccess(options.savedText?.() ?? t('common.saved'))
       dialog.value = false
     } catch (e) {
+      failure.value = e
       // said once: under the fields it is about, else in a toast
       errors.value = options.errorsOf?.(e) ?? fieldErrors(e, options.conflictField)
       if (!Object.keys(errors.value).length) showError(e)
@@ -101,7 +106,7 @@ export function useResourceList<T extends { id: number }, In>(
   }
 
   return {
-    dialog, editing, errors, saving, reload, save, remove,
+    dialog, editing, errors, failure, saving, reload, save, remove,
     openCreate: () => open(null),
     openEdit: (item: T) => open(item),
   }
@@ -109,18 +114,19 @@ export function useResourceList<T extends { id: number }, In>(
 
 /** The calls of one collection of the API that a paged list uses. */
 export interface PagedApi<T, In, Patch> {
-  list: (args: { page: number; per_page: number }) => Promise<Page<T>>
+  list: (args: { page: number; per_page: number } & Record<string, string | number | undefined>) => Promise<Page<T>>
   create: (body: In) => Promise<T>
   update: (id: number, body: Patch) => Promise<T>
   remove: (id: number) => Promise<unknown>
 }
 
 /**
- * One page of a collection at a time (`page` is 1-based; `load` fetches it). A change made
- * here replaces its row in place, or (create, remove) reloads the page; a failed reload is shown.
+ * One page of a collection at a time (`page` is 1-based; `load` fetches it, with what `filter`
+ * gives, e.g. a search). A change made here replaces its row in place, or (create, remove) reloads
+ * the page; a failed reload is shown.
  */
 export function usePagedList<T extends { id: number }, In, Patch = Partial<In>>(
-  api: PagedApi<T, In, Patch>, perPage = 20,
+  api: PagedApi<T, In, Patch>, perPage = 20, filter: () => Record<string, string | number | undefined> = () => ({}),
 ) {
   const list = reactive({
     items: [] as T[],
@@ -134,14 +140,17 @@ export function usePagedList<T extends { id: number }, In, Patch = Partial<In>>(
     remove,
   })
 
+  let asked = 0 // the latest load wins (a search typed fast)
   async function load(): Promise<void> {
+    const mine = ++asked
     list.loading = true
     try {
-      const res = await api.list({ page: list.page, per_page: list.perPage })
+      const res = await api.list({ ...filter(), page: list.page, per_page: list.perPage })
+      if (mine !== asked) return
       list.items = res.items as typeof list.items
       list.total = res.total
     } finally {
-      list.loading = false
+      if (mine === asked) list.loading = false
     }
   }
 
