@@ -53,6 +53,7 @@ bench: setup
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.audience_parse
 	$(BIN)/python -m bench.audience
+	$(BIN)/python -m bench.selling
 	$(BIN)/python -m bench.transcriber
 	$(BIN)/python -m bench.musetalk_model
 	$(BIN)/python -m bench.musetalk_engine
