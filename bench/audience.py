@@ -72,14 +72,9 @@ def run(comments: int, width: int, height: int) -> None:
                 break
             arrived.append((got[0] - sent) * 1000)
             on_air.append((said[0] - sent) * 1000)
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                loud = player.loud_from(player.stream_time_at(sent) + 0.05)
-                at = player.arrival_of(loud) if loud is not None else None
-                if at is not None:
-                    heard.append((at - sent) * 1000)
-                    break
-                time.sleep(0.05)
+            at = player.heard_after(sent)
+            if at is not None:
+                heard.append((at - sent) * 1000)
             events.wait(lambda k, f: k == "utterance" and f.get("state") == "end" and f.get("source") == "llm"
                         and f.get("text", "").endswith("dollars."), 15, after=sent)
             time.sleep(1.5)  # silence between answers, so the next one is heard from its start

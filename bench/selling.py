@@ -69,14 +69,9 @@ def faq_latency(questions: int, avatars: Path, tmp: Path) -> None:
                 print(f"  question {i}: no answer; giving up")
                 break
             on_air.append((said[0] - sent) * 1000)
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                loud = player.loud_from(player.stream_time_at(sent) + 0.05)
-                at = player.arrival_of(loud) if loud is not None else None
-                if at is not None:
-                    heard.append((at - sent) * 1000)
-                    break
-                time.sleep(0.05)
+            at = player.heard_after(sent)
+            if at is not None:
+                heard.append((at - sent) * 1000)
             events.wait(lambda k, f, i=i: k == "utterance" and f.get("state") == "end" and f.get("reply_to") == i + 1,
                         15, after=sent)
             time.sleep(1.5)

@@ -30,19 +30,6 @@ def _seq_text(events, seq: int) -> str | None:
     return next((f["text"] for _, f in events.of("audience", seq=seq)), None)
 
 
-def heard_after(player: Player, sent: float, within: float = 15.0) -> float | None:
-    """Wall time the player first heard speech after wall time `sent` (None if not within)."""
-    deadline = time.time() + within
-    while time.time() < deadline:
-        start = player.stream_time_at(sent)
-        loud = player.loud_from(start + 0.05)
-        got = player.arrival_of(loud) if loud is not None else None
-        if got is not None:
-            return got
-        time.sleep(0.1)
-    return None
-
-
 @pytest.mark.slow
 def test_a_bilibili_viewers_question_is_answered_in_the_pulled_back_live_and_survives_bad_packets_and_drops(
         nginx_rtmp, avatars_dir, caplog):
@@ -64,7 +51,7 @@ def test_a_bilibili_viewers_question_is_answered_in_the_pulled_back_live_and_sur
         fake.send(danmaku("这个多少钱？", uid=1001, uname="小明"), danmaku("主播好", uid=1002, uname="阿花"),
                   compression="brotli")
         assert answered(events, "这个多少钱？"), "the danmaku question was never answered"
-        assert heard_after(player, sent) is not None, "the answer was not heard in the pulled-back live"
+        assert player.heard_after(sent, 15.0) is not None, "the answer was not heard in the pulled-back live"
         said = [f["text"] for _, f in events.of("utterance", state="start") if f.get("source") == "rules"]
         assert said[0] == PRICE
 

@@ -182,6 +182,18 @@ class Player(threading.Thread):
         """First stream time at or after `after` where the audio is louder than `level`."""
         return next((t for _, t, rms in list(self.audio) if t >= after and rms > level), None)
 
+    def heard_after(self, sent: float, within: float = 10.0) -> float | None:
+        """Wall time the player first heard speech after wall time `sent` (None if not within
+        `within` seconds): the first loud audio past the stream time it had reached at `sent`."""
+        deadline = time.time() + within
+        while time.time() < deadline:
+            loud = self.loud_from(self.stream_time_at(sent) + 0.05)
+            got = self.arrival_of(loud) if loud is not None else None
+            if got is not None:
+                return got
+            time.sleep(0.05)
+        return None
+
     def arrival_of(self, pts: float) -> float | None:
         """Wall time the audio frame at stream time `pts` arrived."""
         return next((arrived for arrived, t, _ in list(self.audio) if t >= pts - 1e-6), None)

@@ -103,8 +103,7 @@ def test_a_banned_word_in_an_llm_reply_is_never_heard_in_the_pulled_back_live(ng
     actions = [(f["where"], f["action"], f["words"]) for _, f in events.of("compliance")]
     assert actions == [("reply", "reasked", ["最低价"]), ("reply", "reasked", ["第一"]),
                        ("reply", "replaced", ["最好"])]
-    heard = player.loud_from(player.stream_time_at(sent) + 0.05)
-    assert heard is not None, "the answers were not heard in the pulled-back live"
+    assert player.heard_after(sent, 1.0) is not None, "the answers were not heard in the pulled-back live"
 
 
 @pytest.mark.slow
