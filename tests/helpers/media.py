@@ -54,9 +54,11 @@ def read_media(url: str, box: tuple[int, int, int, int] | None = None, decode: b
                timeout: tuple[float, float] = (20.0, 10.0), max_seconds: float | None = None,
                quick_start: bool = False) -> Media:
     """Demux (and decode) everything from `url` until it ends; `box` = (x1, y1, x2, y2) to crop.
-    `quick_start` probes as little as possible before the first packet, as a low-latency player does."""
+    `quick_start` probes briefly before the first packet, as a low-latency player does: at most
+    half a second, for both streams (a player that joins mid-stream may get audio before the next
+    keyframe, and one that took the first packet's stream alone would never see the video)."""
     m = Media()
-    options = {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"} if quick_start else {}
+    options = {"analyzeduration": "500000", "fflags": "nobuffer"} if quick_start else {}
     with av.open(url, timeout=timeout, options=options) as c:
         if c.streams.video:
             vs = c.streams.video[0]
