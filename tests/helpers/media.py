@@ -58,7 +58,7 @@ def read_media(url: str, box: tuple[int, int, int, int] | None = None, decode: b
     half a second, for both streams (a player that joins mid-stream may get audio before the next
     keyframe, and one that took the first packet's stream alone would never see the video)."""
     m = Media()
-    options = {"analyzeduration": "500000", "fflags": "nobuffer"} if quick_start else {}
+    options = {"analyzeduration": "500000"} if quick_start else {}
     with av.open(url, timeout=timeout, options=options) as c:
         if c.streams.video:
             vs = c.streams.video[0]
@@ -119,11 +119,13 @@ class Player(threading.Thread):
     crop of `box` from the Y plane, or None). Start it before the publisher; stop() ends it."""
 
     def __init__(self, url: str, box: tuple[int, int, int, int] | None = None, timeout: float = 20.0,
-                 probe_s: float = 0.0):
+                 probe_s: float = 0.5):
         super().__init__(name="player", daemon=True)
         self.url, self.box, self.timeout = url, box, timeout
-        # No probing is lowest latency but takes only the streams of the first packets; a
-        # stream that starts with audio needs `probe_s` to find its video too.
+        # No probing (probe_s 0) takes only the streams of the first packets: a stream whose
+        # first packet is audio (a player joining before the next keyframe, or a publisher that
+        # starts under load) would never show its video. Probing delays only the first half second;
+        # every packet after it is read as it arrives.
         self.options = ({"analyzeduration": str(int(probe_s * 1e6))} if probe_s else
                         {"analyzeduration": "0", "probesize": "32", "fflags": "nobuffer"})
         self.audio: list[tuple[float, float, float]] = []
