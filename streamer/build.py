@@ -32,6 +32,7 @@ from streamer.lipsync import engine_or_fallback
 from streamer.lipsync.base import LipsyncEngine
 from streamer.live import Live, Parts
 from streamer.llm import Replier, create_replier
+from streamer.llm.complete import Completer
 from streamer.output.file import FileSink
 from streamer.output.rtmp import RtmpSink
 from streamer.output.sink import Sink, SinkError
@@ -42,7 +43,6 @@ from streamer.script import Script, ScriptError
 from streamer.selling.compliance import Compliance
 from streamer.selling.products import Catalog
 from streamer.selling.rewording import Rewriter
-from streamer.llm.complete import Completer
 from streamer.settings import Settings
 from streamer.voice import create_voice
 from streamer.voice.base import Voice
@@ -168,9 +168,9 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         sink = _open(spec.output, encoder, settings, lambda kind, **f: listen(kind, session=spec.id, **f), cancel)
         made.append(sink.close)
         compliance = Compliance(spec.policy.banned, lambda kind, **f: listen(kind, session=spec.id, **f))
-        replier = replier or create_replier(settings.llm(), spec.policy.reply_rules(), compliance)
-        made.append(replier.close)
         llm = settings.llm()
+        replier = replier or create_replier(llm, spec.policy.reply_rules(), compliance)
+        made.append(replier.close)
         rewriter = (Rewriter(Completer(llm), compliance, spec.catalog, llm.timeout_s)
                     if llm is not None and spec.policy.reword_loops and spec.script.loop != 1 else None)
         if rewriter is not None:

@@ -255,8 +255,7 @@ class Director:
         if text is None:
             text = self._alternatives.render(where, original)
         if self.rewriter is not None and (self.script.loop == 0 or pos.round + 1 < self.script.loop):
-            self.rewriter.prepare(Position(pos.round + 1, pos.segment, pos.sentence),
-                                  plain(original) if "{" in original else original)
+            self.rewriter.prepare(Position(pos.round + 1, pos.segment, pos.sentence), plain(original))
         return text
 
     def _show(self, product_id: str) -> None:

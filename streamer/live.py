@@ -97,7 +97,7 @@ class Live:
 
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
     Events (utterance, reply, command, action, interrupt, cut, error, output, state, audience,
-    audience_action) go to
+    audience_action, product, compliance) go to
     `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 

@@ -17,8 +17,8 @@ MAX_NAME_CHARS = 16  # a nickname said aloud: short
 MAX_CJK_NAME_CHARS = 8
 
 
-def _folded(text: str) -> str:
-    """For matching blocked words: NFKC, case-folded, without spaces and symbols (so that
+def folded(text: str) -> str:
+    """For matching words and questions: NFKC, case-folded, without spaces and symbols (so that
     "b a d", "Ｂａｄ" and "b.a.d" all hold "bad")."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return "".join(c for c in text if c.isalnum())
@@ -28,13 +28,13 @@ class WordFilter:
     """Blocked words, matched case-, width- and spacing-insensitively."""
 
     def __init__(self, words: list[str] | tuple[str, ...] = ()):
-        self.words = tuple(w for w in (_folded(w) for w in words) if w)
+        self.words = tuple(w for w in (folded(w) for w in words) if w)
 
     def hit(self, text: str) -> str | None:
         """The first blocked word `text` holds, or None."""
-        folded = _folded(text)
+        text = folded(text)
         for word in self.words:
-            if word in folded:
+            if word in text:
                 return word
         return None
 

@@ -6,10 +6,11 @@ A comment that names another product than the current one ("红茶多少钱") is
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+
+from streamer.audience.speakable import folded
 
 from streamer.selling.products import Catalog, Product
 
@@ -41,14 +42,9 @@ class FaqAnswer:
     why: str
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(c for c in text if c.isalnum())
-
-
 def answer(comment: str, catalog: Catalog, current: Product | None, language: str = "zh") -> FaqAnswer | None:
     """The facts' answer to `comment`, or None when they do not answer it (the LLM or the rules will)."""
-    asked = _fold(comment)
+    asked = folded(comment)
     if not asked or not catalog.products:
         return None
     product = _named(asked, catalog) or current
@@ -84,12 +80,12 @@ def answer(comment: str, catalog: Catalog, current: Product | None, language: st
 
 def _core(question: str) -> str:
     """A question folded, without the particles and fillers of a Chinese question."""
-    folded = _fold(question)
-    core = "".join(c for c in folded if c not in FILLERS)
-    return core if len(core) >= MIN_QUESTION else folded
+    whole = folded(question)
+    core = "".join(c for c in whole if c not in FILLERS)
+    return core if len(core) >= MIN_QUESTION else whole
 
 
 def _named(asked: str, catalog: Catalog) -> Product | None:
     """The product whose name the comment holds (the longest name found), if any."""
-    named = [p for p in catalog.products if len(_fold(p.name)) >= 2 and _fold(p.name) in asked]
-    return max(named, key=lambda p: len(_fold(p.name))) if named else None
+    named = [p for p in catalog.products if len(folded(p.name)) >= 2 and folded(p.name) in asked]
+    return max(named, key=lambda p: len(folded(p.name))) if named else None
