@@ -24,6 +24,7 @@ from streamer.lipsync import create_engine
 from streamer.output.sink import Sink
 from streamer.pipeline.compositor import Canvas
 from streamer.pipeline.encoder import Encoder
+from streamer.scene.spec import Scene
 from streamer.script import parse_script
 from streamer.settings import Settings
 from streamer.voice import create_voice
@@ -62,11 +63,11 @@ def synthesize() -> np.ndarray:
     return np.concatenate(list(voice.stream(TEXT)))
 
 
-def whole_pipeline(avatars_dir, audio, size, seconds) -> float:
+def whole_pipeline(avatars_dir, audio, size, seconds, scene: Scene = Scene()) -> float:
     w, h = size
     settings = Settings(width=w, height=h, avatars_dir=avatars_dir, lipsync="parametric")
     script = parse_script({"segments": [{"say": TEXT}, {"pause": 400}], "loop": 0})
-    spec = LiveSpec(script=script, output=lambda _encoder: NullSink(), duration=seconds, realtime=False)
+    spec = LiveSpec(script=script, output=lambda _encoder: NullSink(), duration=seconds, realtime=False, scene=scene)
     live = build_live(spec, Resources(settings, make_voice=lambda _: ReplayVoice(audio)))
     t = time.perf_counter()
     live.start()

@@ -4,38 +4,64 @@ Pixels are converted once, in the cheapest place: each avatar frame is placed on
 converted to I420 the first time it is shown and cached; a lip patch is blended at avatar
 resolution, mapped onto the canvas, converted on its own (small) region and written into the
 cached frame's copy. A frame without a patch costs nothing but a cache lookup.
+
+The scene (streamer.scene) is drawn here too: its background instead of the blurred cover, its
+still layers (logo, title, AI label) baked into each cached canvas, and on every frame that shows
+them the caption of the sentence on air (the tick's own utterance: it starts and ends on the frames
+of its audio) and the current product's card. A frame cut by an interrupt shows no caption.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from streamer.avatar.model import Avatar
-from streamer.frames import FrameKind, Tick
+from streamer.frames import FrameKind, Tick, ping_pong
 from streamer.lipsync.base import LipPatch
 from streamer.pipeline.pipe import END, Pipe
 from streamer.pipeline.stage import Stage, StageSetup
+from streamer.scene.layers import MAX_BACKGROUND_MB, Layers, Overlay
+from streamer.scene.spec import Scene
+from streamer.selling.products import Product
 
 _CLIP_CACHE = 8  # clip canvases kept (a crossfade shows one frame for several ticks)
 
 
 class Canvas:
-    """Fits an avatar onto a width x height canvas: contained and centred, over a dark blurred
-    cover of itself (as phone video apps do). Returns I420 buffers of shape (h * 3 // 2, w)."""
+    """Fits an avatar onto a width x height canvas: contained and centred, over the scene's
+    background (by default a dark blurred cover of itself, as phone video apps do), with the
+    scene's layers. Returns I420 buffers of shape (h * 3 // 2, w).
 
-    def __init__(self, avatar: Avatar, width: int, height: int):
+    `product_at(position)` names the product a script position presents (None: no product cards);
+    `product` is the current one (set from the ticks' positions; a reply keeps it). show_card()
+    (any thread) puts a whole-frame card on air until show_card(None)."""
+
+    def __init__(self, avatar: Avatar, width: int, height: int, scene: Scene = Scene(),
+                 product_at: Callable[[object], Product | None] | None = None, product: Product | None = None):
         self.avatar = avatar
         self.width, self.height = width, height
+        self.scene = scene
         aw, ah = avatar.size
         self.scale = min(width / aw, height / ah)
         self.w = min(width, 2 * round(aw * self.scale / 2))
         self.h = min(height, 2 * round(ah * self.scale / 2))
         self.x0 = (width - self.w) // 2 // 2 * 2
         self.y0 = (height - self.h) // 2 // 2 * 2
-        self._background = self._cover(avatar.frames[0])
+        self.layers = Layers(scene, width, height)
+        backdrop = self.layers.background_image()
+        self._background = backdrop if backdrop is not None else self._cover(avatar.frames[0])
+        self._video = self._video_strips() if scene.background == "video" else []
+        self._still: list[Overlay] = self.layers.still() if self._video else []  # per frame over a video
+        self._bake = [] if self._video else self.layers.still()
+        self.product_at = product_at
+        self.product = product if scene.product_card else None
+        self.card: str | None = None
+        self._position: object = None
+        self._cards: dict[str, np.ndarray] = {}
         self._cache: dict[int, np.ndarray] = {}
         self._clips: dict[tuple[str, int], np.ndarray] = {}
 
@@ -57,6 +83,8 @@ class Canvas:
                             interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
         bgr[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w] = placed
         yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+        for over in self._bake:
+            over.blend(yuv, self.width, self.height)
         yuv.flags.writeable = False
         return yuv
 
@@ -68,8 +96,13 @@ class Canvas:
         return yuv
 
     def idle(self, n: int) -> np.ndarray:
-        """The idle loop's canvas for video frame `n` (what an interrupted frame becomes)."""
-        return self.frame(self.avatar.loop_index(n))
+        """The idle loop's canvas for video frame `n` (what an interrupted frame becomes): the
+        scene without a caption."""
+        return self._scene(self.frame(self.avatar.loop_index(n)), n, None)
+
+    def show_card(self, card: str | None) -> None:
+        """Show card `card` ("starting_soon", "be_right_back") on every frame from now; None: none."""
+        self.card = card
 
     def clip_frame(self, clip: str, index: int) -> np.ndarray:
         """The canvas for frame `index` of action clip `clip` (a few recent ones cached)."""
@@ -91,7 +124,66 @@ class Canvas:
         if tick.fade is not None:
             clip, index, weight = tick.fade
             out = cv2.addWeighted(self.clip_frame(clip, index), weight, out, 1.0 - weight, 0.0)
+        if self.product_at is not None and tick.position is not None and tick.position != self._position:
+            self._position = tick.position
+            self.product = self.product_at(tick.position) if self.scene.product_card else None
+        u = tick.utterance
+        caption = u.text if self.scene.captions and u is not None and tick.kind is FrameKind.SPEECH else None
+        return self._scene(out, tick.index, caption)
+
+    def _scene(self, out: np.ndarray, n: int, caption: str | None) -> np.ndarray:
+        """`out` with what changes from frame to frame: a video background, the product card and
+        the caption (or the card on air instead of all of it). Copies `out` only to draw on it."""
+        card = self.card
+        if card is not None:
+            frame = self._cards.get(card)
+            if frame is None:
+                frame = self._cards[card] = self.layers.card_frame(card, self._background)
+                frame.flags.writeable = False
+            return frame
+        product = self.layers.product(self.product) if self.product is not None else None
+        words = self.layers.caption(caption) if caption else None
+        if not (self._video or product or words):
+            return out
+        if not out.flags.writeable:
+            out = out.copy()
+        W, H = self.width, self.height
+        if self._video:
+            self._paste_video(out, n)
+            for over in self._still:
+                over.blend(out, W, H)
+        for over in (product, words):
+            if over is not None:
+                over.blend(out, W, H)
         return out
+
+    def _video_strips(self) -> list[list[np.ndarray]]:
+        """A background video's frames where the avatar does not cover them: per frame the luma
+        strips then the chroma (U and V together) strips of _strip_boxes, as many frames as
+        MAX_BACKGROUND_MB holds."""
+        W, H, x0, y0, w, h = self.width, self.height, self.x0, self.y0, self.w, self.h
+        boxes = [(0, y0, 0, W), (y0 + h, H, 0, W), (y0, y0 + h, 0, x0), (y0, y0 + h, x0 + w, W)]
+        self._strip_boxes = [b for b in boxes if b[1] > b[0] and b[3] > b[2]]
+        if not self._strip_boxes:
+            return []
+        area = sum((y2 - y1) * (x2 - x1) for y1, y2, x1, x2 in self._strip_boxes) * 3 // 2
+        frames = self.layers.background_video(most=max(1, (MAX_BACKGROUND_MB << 20) // area))
+        strips = []
+        for bgr in frames:  # one decoded frame at a time: only the strips are kept
+            yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+            chroma = yuv[H:].reshape(2, H // 2, W // 2)
+            strips.append([yuv[y1:y2, x1:x2].copy() for y1, y2, x1, x2 in self._strip_boxes]
+                          + [chroma[:, y1 // 2:y2 // 2, x1 // 2:x2 // 2].copy()
+                             for y1, y2, x1, x2 in self._strip_boxes])
+        return strips
+
+    def _paste_video(self, out: np.ndarray, n: int) -> None:
+        W, H = self.width, self.height
+        chroma = out[H:].reshape(2, H // 2, W // 2)
+        frame, k = self._video[ping_pong(n, len(self._video))], len(self._strip_boxes)
+        for (y1, y2, x1, x2), luma, uv in zip(self._strip_boxes, frame[:k], frame[k:]):
+            out[y1:y2, x1:x2] = luma
+            chroma[:, y1 // 2:y2 // 2, x1 // 2:x2 // 2] = uv
 
     def compose(self, index: int, patch: LipPatch | None) -> np.ndarray:
         """Canvas frame for avatar frame `index` with `patch` blended in (a new buffer if patched)."""
