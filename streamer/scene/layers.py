@@ -254,10 +254,11 @@ class Layers:
 
     def card_frame(self, name: str, backdrop: np.ndarray) -> np.ndarray:
         """A whole I420 frame for card `name` (starting soon, be right back) over `backdrop` (BGR)."""
-        bgr = (backdrop.astype(np.float32) * 0.5).astype(np.uint8)
+        bgr = (backdrop.astype(np.float32) * 0.4).astype(np.uint8)
         i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
         words = self.scene.cards.get(name, name)
-        self._text_box(words, Box(0.08, 0.38, 0.84, 0.24), 0.08, max_lines=2).blend(i420, self.width, self.height)
+        self._text_box(words, Box(0.08, 0.38, 0.84, 0.24), 0.08, max_lines=2, band=(0, 0, 0, 190)).blend(
+            i420, self.width, self.height)
         for over in self._still:
             over.blend(i420, self.width, self.height)
         return i420
