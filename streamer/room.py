@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from streamer.audience.triage import TriagePolicy
+from streamer.scene.spec import CHINESE_PLATFORMS, Scene
 from streamer.selling.banned import BannedWords, banned_of, describe
 from streamer.selling.products import Catalog, ProductError
 from streamer.settings import SettingsError
@@ -79,9 +80,6 @@ class RoomPolicy:
         return ReplyRules(**{k: v for k, v in given.items() if v is not None})
 
 
-CHINESE_PLATFORMS = ("douyin", "bilibili", "kuaishou")
-
-
 def room_language(language: Any, platform: str | None) -> str:
     """ "zh" or "en": the room's own choice, else Chinese on the Chinese platforms."""
     if language in ("zh", "en"):
@@ -95,12 +93,7 @@ def load_room(path: str | Path) -> tuple[RoomPolicy, Catalog]:
     """A room from a YAML file: its settings (the keys of the API's room settings) and what it
     sells (`products:` in the API's product shape, `knowledge:` the shop's policies). The
     operator's texts are checked for banned words as the API checks them."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise SettingsError(f"cannot read room file {path}: {str(e).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"room file {path} must hold a mapping of settings")
+    data = _read(path)
     settings = data.get("settings", data)
     policy = RoomPolicy.from_settings(settings, data.get("platform"))
     try:
@@ -112,6 +105,42 @@ def load_room(path: str | Path) -> tuple[RoomPolicy, Catalog]:
     if any(found.values()):
         raise SettingsError(f"room file {path} holds banned words: {describe(found)}")
     return policy, catalog
+
+
+def load_room_scene(path: str | Path) -> Scene:
+    """The scene of a room file (its `scene:` key; media paths relative to the file)."""
+    data = _read(path)
+    settings = data.get("settings", data)
+    scene = settings.get("scene")
+    if isinstance(scene, dict):
+        here = Path(path).parent
+        media = lambda p: str(here / p) if isinstance(p, str) and p else p  # noqa: E731
+        scene = dict(scene)
+        for key in ("background", "logo"):
+            if isinstance(scene.get(key), dict) and "media" in scene[key]:
+                scene[key] = {**scene[key], "media": media(scene[key]["media"])}
+        music = scene.get("music")
+        if isinstance(music, dict) and isinstance(music.get("playlist"), list):
+            scene["music"] = {**music, "playlist": [media(p) for p in music["playlist"]]}
+    platform = data.get("platform")
+    try:
+        scene = Scene.from_settings(scene, platform, room_language(settings.get("language"), platform))
+    except SettingsError as e:
+        raise SettingsError(f"room file {path}: {e}") from None
+    found = {place: banned_of(settings).words_in(text) for place, text in scene.texts()}
+    if any(found.values()):
+        raise SettingsError(f"room file {path} shows banned words: {describe(found)}")
+    return scene
+
+
+def _read(path: str | Path) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise SettingsError(f"cannot read room file {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"room file {path} must hold a mapping of settings")
+    return data
 
 
 def operator_texts(policy: RoomPolicy, catalog: Catalog) -> list[tuple[str, str]]:

@@ -92,3 +92,10 @@ def test_a_card_replaces_the_picture_in_the_preview(avatars_dir):
                         cv2.IMREAD_GRAYSCALE)
     assert card.shape == plain.shape == (1280, 720)
     assert card.mean() < plain.mean() * 0.7  # the picture is dimmed under the card's words
+
+
+def test_a_room_file_whose_title_shows_a_banned_word_is_refused(tmp_path):
+    (tmp_path / "room.yaml").write_text("platform: douyin\nscene:\n  title: {text: 全网最低价 今天开抢}\n",
+                                        encoding="utf-8")
+    with pytest.raises(SettingsError, match="shows banned words: .*最低价"):
+        load_room_scene(tmp_path / "room.yaml")
