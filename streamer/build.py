@@ -39,6 +39,7 @@ from streamer.output.sink import Sink, SinkError
 from streamer.pipeline.encoder import Encoder
 from streamer.pipeline.stage import EventHandler
 from streamer.room import RoomPolicy
+from streamer.scene.spec import Scene
 from streamer.script import Script, ScriptError
 from streamer.selling.compliance import Compliance
 from streamer.selling.products import Catalog
@@ -85,7 +86,8 @@ class LiveSpec:
     `sources`: the platforms' chats the live listens to (triaged by `policy.audience`);
     `audience_from`: the number of its first viewer event (a resumed live goes on counting).
     `catalog`: the products the script's `product` segments name (and the room's others) and the
-    shop's knowledge, which replies are grounded in.
+    shop's knowledge, which replies are grounded in. `scene`: what is drawn around the avatar
+    (captions, product card, AI label, background, logo, title) and the music under the voice.
     """
 
     script: Script
@@ -101,6 +103,7 @@ class LiveSpec:
     sources: tuple[SourceSpec, ...] = ()
     audience_from: int = 1
     catalog: Catalog = Catalog()
+    scene: Scene = Scene()
 
 
 class Resources:
@@ -176,16 +179,17 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         if rewriter is not None:
             made.append(rewriter.close)
         audience = Audience(spec.policy.audience, spec.sources, settings, spec.audience_from, spec.policy.banned)
+        parts = Parts(settings=settings, script=spec.script, avatar=avatar, engine=engine, voices=voices,
+                      encoder=encoder, sink=sink, replier=replier, policy=spec.policy, audience=audience,
+                      catalog=spec.catalog, rewriter=rewriter, attached=[audience] + ([link] if link else []),
+                      closers=[replier.close, voices.close] + ([rewriter.close] if rewriter else []), fallback=fell_back,
+                      scene=spec.scene)
+        return Live(parts, live_id=spec.id, start=spec.start, duration=spec.duration, realtime=spec.realtime,
+                    on_event=listen)  # draws the scene's layers: a media file that cannot be read fails here
     except BaseException:
         for close in reversed(made):
             _quietly(close)
         raise
-    parts = Parts(settings=settings, script=spec.script, avatar=avatar, engine=engine, voices=voices,
-                  encoder=encoder, sink=sink, replier=replier, policy=spec.policy, audience=audience,
-                  catalog=spec.catalog, rewriter=rewriter, attached=[audience] + ([link] if link else []),
-                  closers=[replier.close, voices.close] + ([rewriter.close] if rewriter else []), fallback=fell_back)
-    return Live(parts, live_id=spec.id, start=spec.start, duration=spec.duration, realtime=spec.realtime,
-                on_event=listen)
 
 
 def _open(output: Output, encoder: Encoder, settings: Settings, on_event: EventHandler,

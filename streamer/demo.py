@@ -20,7 +20,8 @@ from streamer.output.receiver import LocalReceiver
 from streamer.output.rtmp import parse_rtmp_url
 from streamer.output.sink import SinkError
 from streamer.progress import ProgressBar
-from streamer.room import RoomPolicy, load_room
+from streamer.room import RoomPolicy, load_room, load_room_scene
+from streamer.scene.spec import Scene
 from streamer.selling.products import Catalog
 from streamer.script import ScriptError, load_script
 from streamer.settings import Settings, SettingsError
@@ -63,6 +64,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         raise SettingsError(f"--duration must be a positive number of seconds, not {opts.duration:g}")
     script = load_script(opts.script or SAMPLE_SCRIPT)
     policy, catalog = load_room(opts.room) if opts.room else (RoomPolicy(), Catalog())
+    scene = load_room_scene(opts.room) if opts.room else Scene()
     bus = _bus(settings, opts.bus_session)
     ensure_avatar(settings)
     receiver = None
@@ -75,7 +77,8 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         receiver.start()
         output = PushTo(receiver.url, connect_for=5.0, probe=False)
     spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy, catalog=catalog,
-                    duration=opts.duration, realtime=opts.pace, sources=with_credentials(opts.sources, settings))
+                    duration=opts.duration, realtime=opts.pace, sources=with_credentials(opts.sources, settings),
+                    scene=scene)
     try:
         live = build_live(spec, Resources(settings), bus=bus, worker="demo", on_event=_log_event)
     except BaseException:

@@ -96,6 +96,16 @@ class _Errand:
     handed_all: bool = False  # the reply has no sentence left
 
 
+def product_at(script: Script, catalog: Catalog, pos: Position) -> Product | None:
+    """The product presented at script position `pos`: the last product segment before it (for a
+    later loop, the script's last one when none comes before it)."""
+    segments = script.segments
+    before = [s for s in segments[:pos.segment] if s.kind == "product"]
+    if not before and pos.round > 0:
+        before = [s for s in segments if s.kind == "product"]
+    return catalog.get(before[-1].name) if before else None
+
+
 class Director:
     """Hands the speaker Utterance / Pause / Action items, then END when the script is over.
 
@@ -116,7 +126,7 @@ class Director:
         self._sentences = [split_sentences(s.text) if s.kind == "say" else [] for s in script.segments]
         self._alternatives = alternatives or Alternatives()
         self._cursor: Position | None = self._resolve(start)
-        self.product: Product | None = self._product_before(start)
+        self.product: Product | None = product_at(script, catalog, start)
         self._agenda: deque = deque()  # Reply-like objects, spoken before the script
         self._errands: dict[int, _Errand] = {}  # id(reply) -> the command it carries out, until done
         self._paused = False
@@ -265,15 +275,6 @@ class Director:
             return
         self.product = product
         self.on_event("product", product=product.id, name=product.name)
-
-    def _product_before(self, start: Position) -> Product | None:
-        """The current product at `start`: the last product segment before it (for a later loop,
-        the script's last one when none comes before it)."""
-        segments = self.script.segments
-        before = [s for s in segments[:start.segment] if s.kind == "product"]
-        if not before and start.round > 0:
-            before = [s for s in segments if s.kind == "product"]
-        return self.catalog.get(before[-1].name) if before else None
 
     # -- errands (call with the lock held) ---------------------------------------------------------
     def _open(self, reply, command: str | None) -> None:

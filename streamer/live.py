@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from streamer.audience.crowd import Audience, events_of
 from streamer.avatar.model import Avatar
-from streamer.director import Action, Director, Lines, Position
+from streamer.director import Action, Director, Lines, Position, product_at
 from streamer.frames import FPS
 from streamer.lipsync.base import LipsyncEngine
 from streamer.llm.context import History, ReplyContext
@@ -39,6 +39,7 @@ from streamer.pipeline.pipe import Pipe
 from streamer.pipeline.speaker import Speaker
 from streamer.pipeline.stage import EventHandler, Stage, StageSetup
 from streamer.room import RoomPolicy
+from streamer.scene.spec import CARDS, Scene
 from streamer.script import Script
 from streamer.selling import faq
 from streamer.selling.products import Catalog
@@ -90,6 +91,7 @@ class Parts:
     attached: list = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     fallback: str | None = None
+    scene: Scene = field(default_factory=Scene)
 
 
 class Live:
@@ -97,7 +99,7 @@ class Live:
 
     `realtime` False lets the clock wait for speech and the sink run unpaced (recordings, tests).
     Events (utterance, reply, command, action, interrupt, cut, error, output, state, audience,
-    audience_action, product, compliance) go to
+    audience_action, product, compliance, card) go to
     `on_event(kind, session=id, **fields)` from stage threads; control methods are thread-safe.
     """
 
@@ -116,10 +118,12 @@ class Live:
         setup = StageSetup(self._stop, self.gen, self._stage_failed, self._event)
         q = lambda n: Pipe(self._stop, n)  # noqa: E731
         audio, ticks, lips, frames, packets = q(25), q(3), q(3), q(3), q(3)
-        canvas = Canvas(parts.avatar, parts.settings.width, parts.settings.height)
         paced = realtime and parts.sink.realtime
         self.director = Director(parts.script, self.gen, self._event, start, catalog=parts.catalog,
                                  rewriter=parts.rewriter)
+        self.canvas = canvas = Canvas(parts.avatar, parts.settings.width, parts.settings.height, parts.scene,
+                                      product_at=lambda pos: product_at(parts.script, parts.catalog, pos),
+                                      product=self.director.product)
         self.history = History()
         self.on_air = OnAir(self.director, self._event)
         self.speaker = Speaker(setup, self.director, audio, parts.voices)
@@ -245,6 +249,14 @@ class Live:
         self.director.resume()
         self._event("paused", paused=False)
 
+    def show_card(self, card: str | None) -> None:
+        """Put card `card` ("starting_soon", "be_right_back") on air over the whole picture, or take
+        it off (None). The host's voice and the music go on: pause first for a silent break."""
+        if card is not None and card not in CARDS:
+            raise CommandError(f"card must be one of {', '.join(CARDS)} or null, not {card!r}")
+        self.canvas.show_card(card)
+        self._event("card", card=card)
+
     def apply(self, command: dict, at: float | None = None, command_id: str | None = None) -> None:
         """Apply one control command {"type": ..., ...} as the bus and the demo's stdin carry them.
 
@@ -279,6 +291,8 @@ class Live:
             self.resume()
         elif kind == "stop":
             self.request_stop()
+        elif kind == "card":
+            self.show_card(command.get("card"))
         elif kind in ("audience", "answer", "skip", "block"):
             self._audience_command(kind, command)
         else:
@@ -336,6 +350,7 @@ class Live:
             "errors": len(self.errors),
             "product": ({"id": self.director.product.id, "name": self.director.product.name}
                         if self.director.product is not None else None),
+            "scene": {"card": self.canvas.card},
             "tts_cache": cache.counts() if (cache := getattr(self.parts.voices, "cache", None)) else None,
             **({"audience": self.audience.status()} if self.audience is not None else {}),
         }

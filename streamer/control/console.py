@@ -6,6 +6,7 @@
     /say TEXT           the host says TEXT after the current sentence (/say! TEXT: at once)
     /action NAME [loop] play an action clip of the avatar
     /pause  /resume     pause or resume the script
+    /card soon|brb|off  show the starting-soon or be-right-back card over the picture, or take it off
     /stop               end the live
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from streamer.live import CommandError
 log = logging.getLogger("livehost.console")
 
 HELP = ("type a comment, or /ask TEXT, /interrupt, /say TEXT, /say! TEXT, /action NAME [loop], "
-        "/pause, /resume, /stop, /help")
+        "/pause, /resume, /card soon|brb|off, /stop, /help")
 
 
 def parse_line(line: str) -> dict | None:
@@ -51,6 +52,11 @@ def parse_line(line: str) -> dict | None:
         if len(parts) == 2:
             command["loop"] = True
         return command
+    if word == "card":
+        cards = {"soon": "starting_soon", "brb": "be_right_back", "off": None}
+        if rest.lower() not in cards:
+            raise CommandError("usage: /card soon|brb|off")
+        return {"type": "card", "card": cards[rest.lower()]}
     raise CommandError(f"unknown command /{word}; {HELP}")
 
 

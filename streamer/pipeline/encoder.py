@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME, silence
+from streamer.frames import FPS, SAMPLE_RATE, SAMPLES_PER_VIDEO_FRAME, FrameKind, silence
 from streamer.pipeline.compositor import Canvas, Picture
 from streamer.pipeline.on_air import OnAir
 from streamer.pipeline.pipe import END, Pipe, Stopped
@@ -97,12 +98,15 @@ class Encoder:
 
 class EncoderStage(Stage):
     """Encodes Pictures from `inp` into packet lists on `out`; with `pace`, each frame `margin`
-    seconds before its wall-clock time (the output then sends packets as they come)."""
+    seconds before its wall-clock time (the output then sends packets as they come). `mix(kind,
+    voice)` gives the audio to encode for a frame's voice (the scene's music mixer)."""
 
     def __init__(self, setup: StageSetup, inp: Pipe, out: Pipe, encoder: Encoder, canvas: Canvas, on_air: OnAir,
-                 pace: bool = True, margin: float = 0.04):
+                 pace: bool = True, margin: float = 0.04,
+                 mix: Callable[[FrameKind, np.ndarray], np.ndarray] | None = None):
         super().__init__("encoder", setup, inp, out)
         self.encoder, self.canvas, self.on_air = encoder, canvas, on_air
+        self.mix = mix
         self.pace, self.margin = pace, margin
         self._origin: float | None = None
 
@@ -127,6 +131,8 @@ class EncoderStage(Stage):
                     self.on_air.track(tick)
                 self.look_for_interrupt(item)  # after the wait: a cut during it counts from this frame
             self.on_air.show(None if cut else tick, cut)
+            if self.mix is not None:  # after the cut: the music goes on under an interrupt
+                audio = self.mix(FrameKind.IDLE if cut else tick.kind, audio)
             packets = self.encoder.encode(tick.index, i420, audio)
             self.on_air.encoded(packets)
             self.out.put(packets)

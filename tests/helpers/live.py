@@ -10,6 +10,7 @@ from streamer.build import LiveSpec, Output, Resources, build_live
 from streamer.live import Live
 from streamer.pipeline.compositor import Canvas
 from streamer.room import RoomPolicy
+from streamer.scene.spec import Scene
 from streamer.script import parse_script
 from streamer.selling.products import Catalog
 from streamer.settings import Settings
@@ -57,15 +58,15 @@ def utterance_start(text=None, source=None):
 
 def start_live(avatars_dir, output: Output, *, replier=None, policy=None, bus=None, script=LONG_SCRIPT,
                realtime=True, size=(W, H), sources=(), catalog=Catalog(), voice="espeak:en",
-               **settings) -> tuple[Live, Recorder]:
+               scene=Scene(), **settings) -> tuple[Live, Recorder]:
     """A live of the default avatar speaking `script` with espeak (English; "espeak": by the
     text's language) and parametric lipsync, started; commands from `bus` when given, viewers
-    from `sources`, products from `catalog`; `settings`: more streamer settings (bilibili_api_base=...)."""
+    from `sources`, products from `catalog`, the `scene` drawn around it; `settings`: more streamer settings (bilibili_api_base=...)."""
     settings = Settings(width=size[0], height=size[1], avatars_dir=avatars_dir, **settings)
     events = Recorder()
     spec = LiveSpec(script=parse_script(script), output=output, id=f"t-{uuid.uuid4().hex[:10]}", voice=voice,
                     lipsync="parametric", policy=policy or RoomPolicy(), realtime=realtime, sources=tuple(sources),
-                    catalog=catalog)
+                    catalog=catalog, scene=scene)
     live = build_live(spec, Resources(settings), replier=replier, bus=bus, worker="test", on_event=events)
     live.start()
     return live, events

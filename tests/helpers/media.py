@@ -201,3 +201,42 @@ class Player(threading.Thread):
     def arrival_of(self, pts: float) -> float | None:
         """Wall time the audio frame at stream time `pts` arrived."""
         return next((arrived for arrived, t, _ in list(self.audio) if t >= pts - 1e-6), None)
+
+
+class FrameGrabber(threading.Thread):
+    """Pulls a live as a player does and keeps, for every decoded video frame, the grey (Y plane)
+    crops of `boxes` {name: (x1, y1, x2, y2)}, and the first `keep_bgr` frames whole in BGR.
+
+    `frames`: (arrived time.time(), pts s, {name: uint8 crop}). Start it before the publisher."""
+
+    def __init__(self, url: str, boxes: dict[str, tuple[int, int, int, int]], keep_bgr: int = 0,
+                 timeout: float = 20.0):
+        super().__init__(name="grabber", daemon=True)
+        self.url, self.boxes, self.keep_bgr, self.timeout = url, boxes, keep_bgr, timeout
+        self.frames: list[tuple[float, float, dict[str, np.ndarray]]] = []
+        self.bgr: list[tuple[float, np.ndarray]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with av.open(self.url, timeout=(self.timeout, 10.0), options={"analyzeduration": "500000"}) as c:
+                for frame in c.decode(video=0):
+                    if self._halt.is_set():
+                        return
+                    now, t = time.time(), float(frame.pts * frame.time_base)
+                    luma = frame.to_ndarray(format="yuv420p")[:frame.height]
+                    self.frames.append((now, t, {k: luma[y1:y2, x1:x2].copy()
+                                                 for k, (x1, y1, x2, y2) in self.boxes.items()}))
+                    if len(self.bgr) < self.keep_bgr:
+                        self.bgr.append((t, frame.to_ndarray(format="bgr24")))
+        except (av.FFmpegError, OSError):
+            pass  # the stream ended or the publisher left
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._halt.set()
+        self.join(timeout)
+
+    def between(self, t0: float, t1: float, by: str = "arrived") -> list[tuple[float, float, dict]]:
+        """Frames that arrived (by="arrived", wall time) or are stamped (by="pts") within [t0, t1]."""
+        i = 0 if by == "arrived" else 1
+        return [f for f in list(self.frames) if t0 <= f[i] <= t1]
