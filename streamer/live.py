@@ -39,6 +39,7 @@ from streamer.pipeline.pipe import Pipe
 from streamer.pipeline.speaker import Speaker
 from streamer.pipeline.stage import EventHandler, Stage, StageSetup
 from streamer.room import RoomPolicy
+from streamer.scene.mixer import Mixer
 from streamer.scene.spec import CARDS, Scene
 from streamer.script import Script
 from streamer.selling import faq
@@ -132,7 +133,9 @@ class Live:
                            lead=LEAD + parts.engine.delay_s, speech_during_action=parts.policy.speech_during_action)
         self.lipsync = LipsyncStage(setup, ticks, lips, parts.engine, parts.avatar, realtime=paced)
         self.compositor = CompositorStage(setup, lips, frames, canvas)
-        self.encoder = EncoderStage(setup, frames, packets, parts.encoder, canvas, self.on_air, pace=paced)
+        self.mixer = Mixer(parts.scene.music, parts.scene.loudness, on_error=self._music_failed)
+        self.encoder = EncoderStage(setup, frames, packets, parts.encoder, canvas, self.on_air, pace=paced,
+                                    mix=self.mixer.mix)
         self.output = OutputStage(setup, packets, parts.sink)
         self.stages: list[Stage] = [self.speaker, self.clock, self.lipsync, self.compositor, self.encoder,
                                     self.output]
@@ -143,6 +146,7 @@ class Live:
     def start(self) -> None:
         self.started_at = time.monotonic()
         self._set_state(LiveState.LIVE)
+        self.mixer.start()
         for stage in self.stages:
             stage.start()
         threading.Thread(target=self._watch, name=f"live-{self.id}", daemon=True).start()
@@ -156,6 +160,7 @@ class Live:
         for stage in self.stages:
             stage.join(timeout=5)
         self.parts.encoder.close()
+        self.mixer.close()
         if self.state != LiveState.FAILED:
             self._set_state(LiveState.ENDED)
         for part in self.parts.attached:
@@ -350,7 +355,7 @@ class Live:
             "errors": len(self.errors),
             "product": ({"id": self.director.product.id, "name": self.director.product.name}
                         if self.director.product is not None else None),
-            "scene": {"card": self.canvas.card},
+            "scene": {"card": self.canvas.card, "music": self.mixer.status()},
             "tts_cache": cache.counts() if (cache := getattr(self.parts.voices, "cache", None)) else None,
             **({"audience": self.audience.status()} if self.audience is not None else {}),
         }
@@ -370,6 +375,9 @@ class Live:
     def _set_state(self, state: LiveState) -> None:
         self.state = state
         self._event("state", state=state)
+
+    def _music_failed(self, path, why: str) -> None:
+        self._event("error", source="music", message=f"music: {path.name} cannot be played ({why})")
 
     def _stage_failed(self, stage: str, e: BaseException) -> None:
         self._set_state(LiveState.FAILED)

@@ -23,6 +23,7 @@ class Media:
     video_times: list[float] = field(default_factory=list)  # decoded frames' times
     crops: list[np.ndarray] = field(default_factory=list)  # grey crops of `box`, per decoded frame
     pcm: list[tuple[float, np.ndarray]] = field(default_factory=list)  # decoded audio: start, mono
+    channels: list[np.ndarray] = field(default_factory=list)  # decoded audio as sent: channels x samples
     first_packet_at: float | None = None  # time.monotonic() when the first packet arrived
 
     def video_end(self) -> float:
@@ -91,7 +92,9 @@ def read_media(url: str, box: tuple[int, int, int, int] | None = None, decode: b
                             x1, y1, x2, y2 = box
                             m.crops.append(grey[y1:y2, x1:x2].astype(np.float32))
                     else:
-                        m.pcm.append((float(frame.pts * frame.time_base), frame.to_ndarray().mean(axis=0)))
+                        pcm = frame.to_ndarray()
+                        m.pcm.append((float(frame.pts * frame.time_base), pcm.mean(axis=0)))
+                        m.channels.append(pcm)
         except (av.FFmpegError, OSError):
             pass  # the stream ended or the publisher left
     return m
@@ -240,3 +243,15 @@ class FrameGrabber(threading.Thread):
         """Frames that arrived (by="arrived", wall time) or are stamped (by="pts") within [t0, t1]."""
         i = 0 if by == "arrived" else 1
         return [f for f in list(self.frames) if t0 <= f[i] <= t1]
+
+
+def write_audio(path, samples: np.ndarray, rate: int, codec: str = "mp3") -> None:
+    """Encodes mono float samples (-1..1) to `path` with `codec` (mp3, aac, flac, libopus...)."""
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)

@@ -5,10 +5,13 @@ still preview is what the live sends."""
 from __future__ import annotations
 
 import re
+import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pyloudnorm
 import pytest
 from rapidfuzz import fuzz
 
@@ -21,10 +24,11 @@ from streamer.scene.preview import render_preview
 from streamer.scene.spec import Scene
 from streamer.selling.products import Catalog, Product
 from tests.helpers.live import end_live, start_live, utterance_start
-from tests.helpers.media import FrameGrabber
+from tests.helpers.media import FrameGrabber, read_media
 from tests.helpers.ocr import folded, need_tesseract, read_text
 
 W, H = 720, 1280
+SAMPLE_MUSIC = Path(__file__).parents[2] / "streamer/samples/music/loop.mp3"
 HELLO = "Welcome to the tea shop, everyone."
 TEA = "这款茶叶今天特价。"
 LONG = ("Fresh green tea from the spring harvest, picked by hand and dried the same day in small batches "
@@ -173,3 +177,30 @@ def test_the_scene_preview_is_what_the_live_sends_and_no_ai_label_when_off(avata
     for _, _, crops in grabber.frames[::10]:
         assert _similar(crops["label"], label_ref[y1:y2, x1:x2]) < 0.5
     assert carded and folded(read_text(carded[-1][2]["card"], "chi_sim")) == "稍后回来"
+
+
+def test_the_music_is_heard_in_the_pauses_and_the_mix_pulled_back_is_at_the_rooms_loudness(avatars_dir, nginx_rtmp):
+    scene = Scene.from_settings({"music": {"playlist": [str(SAMPLE_MUSIC)]}, "loudness": -16})
+    url = nginx_rtmp.url("music")
+    pulled: list = []
+    player = threading.Thread(target=lambda: pulled.append(read_media(url, decode=True)), daemon=True)
+    player.start()
+    words = ["Welcome to the tea shop, everyone.", "This spring tea was picked by hand last week.",
+             "Ask me anything about it in the comments."]
+    live, events = start_live(avatars_dir, PushTo(url, connect_for=5), script={"segments": [
+        {"pause": 2000}, *({"say": w} for w in words), {"pause": 2000}, *({"say": w} for w in words)], "loop": 1},
+        size=(W, H), scene=scene)
+    try:
+        assert events.wait(utterance_start(words[0]), 60)
+        music = live.status()["scene"]["music"]
+        assert music["tracks"] == 1 and music["playing"] and music["errors"] == 0
+        assert live.wait(120)
+    finally:
+        end_live(live)
+        player.join(30)
+    media = pulled[0]
+    x = np.concatenate(media.channels, axis=1)  # the voice in both ears: loudness counts both channels
+    assert x.shape[0] == 2 and np.max(np.abs(x)) < 1.0
+    assert media.rms_at(0.3, 1.7) > 0.005, "no music in the opening pause"
+    loudness = pyloudnorm.Meter(media.audio_rate).integrated_loudness(x.T.astype(np.float64))
+    assert abs(loudness - -16) <= 2, f"the live was heard at {loudness:.1f} LUFS"
