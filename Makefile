@@ -54,6 +54,7 @@ bench: setup
 	$(BIN)/python -m bench.audience_parse
 	$(BIN)/python -m bench.audience
 	$(BIN)/python -m bench.selling
+	$(BIN)/python -m bench.scene
 	$(BIN)/python -m bench.transcriber
 	$(BIN)/python -m bench.musetalk_model
 	$(BIN)/python -m bench.musetalk_engine

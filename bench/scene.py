@@ -1,5 +1,5 @@
-"""The scene's cost: the compositor's milliseconds a frame with every layer against none, and the
-whole pipeline's frames a second with the full scene (bench.pipeline's run). Prints numbers.
+"""The scene's cost: the compositor's milliseconds a frame with every layer against none, the music
+mixer's, and the whole pipeline's frames a second with the full scene (bench.pipeline's run).
 
     python -m bench.scene [--sizes 720x1280,1920x1080] [--seconds 20]
 """
@@ -19,12 +19,16 @@ from streamer.avatar.store import load_avatar
 from streamer.frames import FrameKind, Utterance
 from streamer.lipsync import create_engine
 from streamer.pipeline.compositor import Canvas
-from streamer.scene.spec import Scene
+from streamer.scene.mixer import Mixer
+from streamer.scene.spec import MusicSpec, Scene
 from streamer.selling.products import Product
+
+MUSIC = Path(__file__).parents[1] / "streamer/samples/music/loop.mp3"
 
 
 def full_scene(folder: Path) -> Scene:
-    """Every layer: a background picture, a logo, a title, the AI label, captions, the product card."""
+    """Every layer: a background picture, a logo, a title, the AI label, captions, the product card;
+    the sample music."""
     back = np.full((1280, 720, 3), (70, 120, 90), np.uint8)
     cv2.circle(back, (360, 640), 300, (200, 210, 230), -1)
     cv2.imwrite(str(folder / "back.jpg"), back)
@@ -33,7 +37,8 @@ def full_scene(folder: Path) -> Scene:
     cv2.imwrite(str(folder / "logo.png"), logo)
     return Scene.from_settings({"background": {"type": "image", "media": str(folder / "back.jpg")},
                                 "logo": {"media": str(folder / "logo.png")}, "ai_label": "on",
-                                "title": {"text": "春季新茶 Spring tea"}}, "douyin", "zh")
+                                "title": {"text": "春季新茶 Spring tea"}, "music": {"playlist": [str(MUSIC)]}},
+                               "douyin", "zh")
 
 
 def compositor_ms(avatar, audio, size, scene: Scene, n: int = 400) -> float:
@@ -53,6 +58,24 @@ def compositor_ms(avatar, audio, size, scene: Scene, n: int = 400) -> float:
     return (time.perf_counter() - t) / len(results) * 1000
 
 
+def mixer_us(audio: np.ndarray, n: int = 1500) -> float:
+    """Microseconds a frame of the mixer: the voice levelled, the sample music decoded, ducked, limited."""
+    mixer = Mixer(MusicSpec((MUSIC,)), -16)
+    mixer.start()
+    frames = [audio[i * 640 % (len(audio) - 640):][:640] for i in range(n)]
+    spent = 0.0
+    try:
+        for i, frame in enumerate(frames):
+            while mixer.player.playing and mixer.player.buffered < 640:
+                time.sleep(0.001)  # a live is paced: the decoder keeps ahead
+            t = time.perf_counter()
+            mixer.mix(FrameKind.SPEECH if i % 100 < 60 else FrameKind.IDLE, frame)
+            spent += time.perf_counter() - t
+    finally:
+        mixer.close()
+    return spent / n * 1e6
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="720x1280,1920x1080")
@@ -68,6 +91,7 @@ def main() -> None:
         full = full_scene(folder)
         print("compositor ms a frame (parametric lip patch; captions change every 2 s); whole pipeline fps "
               "(x264 veryfast, TTS replayed)")
+        print(f"mixer: {mixer_us(audio):.0f} us a frame (voice levelled, music decoded and ducked, limiter)")
         for size in sizes:
             before, after = compositor_ms(avatar, audio, size, bare), compositor_ms(avatar, audio, size, full)
             fps_bare = whole_pipeline(folder, audio, size, args.seconds, bare)
