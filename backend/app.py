@@ -70,14 +70,15 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     # an app is built, not whenever the backend package is imported (for its settings, its CLI)
     from backend import auth
     from backend.control import make_bus
-    from backend.resources import (audience, audit_log, avatars, dashboard, feed, health, openapi, products, relay,
-                                   rooms, schedules, scripts, sessions, transcriber, users, voices, workers)
+    from backend.resources import (audience, audit_log, avatars, dashboard, feed, health, media, openapi, products,
+                                   relay, rooms, scene, schedules, scripts, sessions, transcriber, users, voices,
+                                   workers)
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
     # the dashboard last: its catch-all after /api
-    for module in (auth, users, rooms, relay, avatars, voices, products, scripts, schedules, sessions, audience, feed,
-                   audit_log, health, workers, transcriber, openapi, dashboard):
+    for module in (auth, users, rooms, relay, avatars, voices, products, media, scene, scripts, schedules, sessions,
+                   audience, feed, audit_log, health, workers, transcriber, openapi, dashboard):
         app.register_blueprint(module.bp)
     app.config["SOCK_SERVER_OPTIONS"] = relay.SOCKET_OPTIONS  # the relay's WebSocket (flask-sock)
 

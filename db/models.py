@@ -287,6 +287,23 @@ class Product(Timestamped, Archivable, Base):
                 "stock": self.stock, "image_url": self.image_url()}
 
 
+class Media(Timestamped, Base):
+    """A file of the media library: a picture (background, logo), a video (a moving background)
+    or a sound (background music), named by rooms' scenes. Its kind is read from its content."""
+
+    __tablename__ = "media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # image, video, audio
+    content_type: Mapped[str] = mapped_column(String(40))
+    file: Mapped[str] = mapped_column(String(255))  # its file under var/media/
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    duration: Mapped[float | None] = mapped_column(Float, default=None)  # seconds; video and audio
+    width: Mapped[int | None] = mapped_column(Integer, default=None)  # pixels; image and video
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    __table_args__ = NO_REUSE
+
+
 class ComplianceEvent(Base):
     """A banned word a live kept off the air (or, for "original", said the script's own line
     instead of a re-wording that held one): the live's "compliance" event, written by the worker."""

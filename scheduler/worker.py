@@ -17,11 +17,13 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import redis
 from sqlalchemy import select, update
 
 from db.database import Database
+from db.media import scene_for_live, scene_media_paths
 from db.models import Avatar as AvatarRow
 from db.models import RUNNING_STATUSES, Comment, LiveSession, Product, Room, Script, SessionStatus, Voice
 from scheduler.audience_log import AudienceLog, next_seq
@@ -133,10 +135,13 @@ class LiveRunner:
             room, script = s.get(Room, live.room_id), s.get(Script, live.script_id)
             avatar, voice = s.get(AvatarRow, live.avatar_id), s.get(Voice, live.voice_id)
             audience_from = next_seq(s, self.id)
-            catalog = live_catalog(s, room, script, self.id)
+            catalog = live_catalog(s, room, script, self.id, self.ctx.dispatch.var_dir)
+            scene_media = scene_media_paths(s, (room.settings or {}).get("scene"), self.ctx.dispatch.var_dir) \
+                if room is not None else {}
             s.commit()
             return {"room": room, "script": script, "avatar": avatar, "voice": voice, "catalog": catalog,
                     "position": dict(live.position or {}), "attempt": live.attempts, "audience_from": audience_from,
+                    "scene_media": scene_media,
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
     def _finish(self, status: SessionStatus, error: str | None = None, position: dict | None = None) -> None:
@@ -186,6 +191,7 @@ class LiveRunner:
         room, script, avatar, voice = row["room"], row["script"], row["avatar"], row["voice"]
         if None in (room, script, avatar, voice):
             raise CannotStart("its room, script, avatar or voice was deleted")
+        settings = room.settings or {}
         return LiveSpec(
             script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
             output=PushTo(room.push_url(ctx.dispatch.data_key), connect_for=CONNECT_FOR_S), id=str(self.id),
@@ -193,7 +199,8 @@ class LiveRunner:
             policy=RoomPolicy.from_settings(room.settings, room.platform),
             start=Position(**{k: int(v) for k, v in row["position"].items() if k in ("round", "segment", "sentence")}),
             sources=room_sources(room, ctx.dispatch.data_key, ctx.settings), audience_from=row["audience_from"],
-            catalog=row["catalog"])
+            catalog=row["catalog"], scene=scene_for_live(settings.get("scene"), room.platform, settings.get("language"),
+                                                         row["scene_media"]))
 
     def _build(self, row: dict) -> Live:
         ctx = self.ctx
@@ -269,7 +276,7 @@ class LiveRunner:
         return outcome
 
 
-def live_catalog(s, room: Room | None, script: Script | None, session_id: int) -> Catalog:
+def live_catalog(s, room: Room | None, script: Script | None, session_id: int, var_dir: Path) -> Catalog:
     """The products a live of `room` playing `script` knows: the room's shelf (settings.products),
     then those the script's product segments name; archived ones too (a live keeps what it uses),
     with the room's knowledge. A product that is gone, or that the streamer cannot read, is left
@@ -288,7 +295,8 @@ def live_catalog(s, room: Room | None, script: Script | None, session_id: int) -
             log.warning("session %s: product %s is gone; the live goes on without it", session_id, ident)
             continue
         try:
-            products.append(SellingProduct.from_dict({**row.facts(), "id": str(row.id)}))
+            picture = str(var_dir / "products" / row.image) if row.image else ""  # the product card's
+            products.append(SellingProduct.from_dict({**row.facts(), "id": str(row.id), "image": picture}))
         except ProductError as e:
             log.warning("session %s: product %s left out: %s", session_id, ident, e)
     return Catalog(products=tuple(products), knowledge=str(settings.get("knowledge") or ""))

@@ -1,4 +1,4 @@
-"""Live control of a session: comments, say, interrupt, action, pause, resume, stop.
+"""Live control of a session: comments, say, interrupt, action, pause, resume, card, stop.
 
 Each is a command on the session's Redis stream, shaped {"type", ...fields, "by", "at"}, and an
 audit entry naming who sent it. Nothing is recorded when the bus cannot take the command (503).
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, current_app
 from pydantic import Field, StrictBool
@@ -56,6 +56,11 @@ class SayIn(Model):
 
 class ActionIn(Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="an action clip of the avatar")
+
+
+class CardIn(Model):
+    card: Literal["starting_soon", "be_right_back"] | None = Field(
+        description="the card shown over the whole picture instead of the host; null takes it off")
 
 
 class CommandOut(Out):
@@ -158,6 +163,15 @@ def resume(session_id: int):
     """Resume the script where it was paused."""
     s = db()
     return send(s, controllable(s, session_id), "resume")
+
+
+@route(bp, "POST", "/<int:session_id>/card", roles=OPERATE, body=CardIn, response=CommandOut, status=202,
+       errors=BUS_DOWN)
+def card(session_id: int, body: CardIn):
+    """Show the "starting soon" or "be right back" card over the live (the voice and music go on
+    under it: pause the script for a silent break), or take it off with null."""
+    s = db()
+    return send(s, controllable(s, session_id), "card", card=body.card)
 
 
 @route(bp, "POST", "/<int:session_id>/stop", roles=OPERATE, response=CommandOut, status=202, errors=BUS_DOWN)

@@ -20,6 +20,7 @@ from backend.errors import REASONS, ApiError, invalid_value
 from backend.resources.audience import DEFAULT_AUDIENCE, AudienceSettings
 from backend.resources.control import stop_live
 from backend.resources.relay import SourcesIn, SourcesOut, data_key, store_sources
+from backend.resources.scene import SceneSettings, check_scene, shown_scene
 from backend.resources.schedules import StrictId
 from backend.resources.usage import delete_or_archive
 from db import secrets
@@ -105,6 +106,9 @@ class RoomSettings(Model):
                                description="the room's shelf: product ids the host knows besides its script's")
     reword_loops: StrictBool = Field(True, description="with an LLM, each sentence of a looping script is re-worded "
                                      "for the next loop (facts kept, banned words checked)")
+    scene: SceneSettings = Field(default_factory=SceneSettings,
+                                 description="what viewers see and hear around the host: captions, the AI label, "
+                                 "background, logo, title, product card, cards, background music")
 
 
 DEFAULT_SETTINGS = RoomSettings().model_dump()
@@ -117,7 +121,7 @@ def shown_settings(stored: dict[str, Any] | None) -> dict[str, Any]:
     audience = stored.get("audience") if isinstance(stored.get("audience"), dict) else {}
     banned = stored.get("banned_words") if isinstance(stored.get("banned_words"), dict) else {}
     return {**DEFAULT_SETTINGS, **stored, "audience": {**DEFAULT_AUDIENCE, **audience},
-            "banned_words": {**DEFAULT_BANNED, **banned}}
+            "banned_words": {**DEFAULT_BANNED, **banned}, "scene": shown_scene(stored.get("scene"))}
 
 
 def checked_settings(settings: RoomSettings, before: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -141,6 +145,7 @@ def checked_settings(settings: RoomSettings, before: dict[str, Any] | None = Non
              ("settings.fallback_line", settings.fallback_line)]
     texts += [(f"settings.keyword_replies.{k}", v) for k, v in settings.keyword_replies.items()]
     check_banned(texts, banned_of(stored))
+    stored["scene"] = check_scene(settings.scene, stored)
     return stored
 
 

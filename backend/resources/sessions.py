@@ -106,6 +106,19 @@ class TtsCache(Out):
     misses: int
 
 
+class MusicStatus(Out):
+    track: str | None = Field(None, description="the file playing")
+    tracks: int | None = Field(None, description="files in the playlist")
+    playing: bool | None = Field(None, description="false once no file of the playlist can be played")
+    errors: int | None = Field(None, description="times a file of the playlist could not be played")
+    ducked: bool | None = Field(None, description="lowered under the voice now")
+
+
+class SceneStatus(Out):
+    card: str | None = Field(None, description="the card over the picture (starting_soon, be_right_back); null: none")
+    music: MusicStatus | None = Field(None, description="the background music; null when the room has none")
+
+
 class LiveStatus(Out):
     """The worker's heartbeat (Redis hash with a TTL, written about every second); absent when no
     worker reports. A field the worker did not write is null."""
@@ -130,6 +143,7 @@ class LiveStatus(Out):
     product: ProductRef | None = Field(None, description="the current product (a script's product segment "
                                        "made it so); null when none")
     tts_cache: TtsCache | None = Field(None, description="the live's reuse of synthesized audio")
+    scene: SceneStatus | None = Field(None, description="what the scene shows and plays now")
 
 
 class SessionDetail(SessionOut):

@@ -194,7 +194,7 @@ def test_the_streamer_reads_what_the_api_stores():
 
     stored = Reads(RoomSettings.model_validate(SETTINGS).model_dump())
     policy = RoomPolicy.from_settings(stored)
-    worker_reads = {"knowledge", "products"}  # into the live's catalog (scheduler.worker.live_catalog)
+    worker_reads = {"knowledge", "products", "scene"}  # the live's catalog and scene (scheduler.worker.live_spec)
     assert stored.read | worker_reads == set(RoomSettings.model_fields), "the worker and the API disagree on the keys"
     assert (policy.persona, policy.answer_immediately, policy.interrupt_gap_s, policy.speech_during_action) == \
         (SETTINGS["persona"], True, 2.5, "interrupt")

@@ -21,6 +21,8 @@ CONTROL = [  # (path, body, the command's fields besides type/by/at)
     ("action", {"name": "wave_2"}, {"name": "wave_2"}),
     ("pause", None, {}),
     ("resume", None, {}),
+    ("card", {"card": "be_right_back"}, {"card": "be_right_back"}),
+    ("card", {"card": None}, {"card": None}),
     ("stop", None, {}),
 ]
 TYPES = {"comments": "comment"}
@@ -202,7 +204,7 @@ def test_each_control_puts_exactly_that_command_on_the_redis_stream(api, tokens,
 
     assert [a.action for a in audit_rows(api, target=f"session:{sid}")] == [
         "session.create", "session.comment", "session.interrupt", "session.say", "session.action",
-        "session.pause", "session.resume", "session.stop"]
+        "session.pause", "session.resume", "session.card", "session.card", "session.stop"]
     assert {a.username for a in audit_rows(api, target=f"session:{sid}")} == {"operator_1"}
     say = audit_rows(api, action="session.say")[0]
     assert say.detail["command_id"] == stream[2][0] and say.detail["text"] == "welcome everyone"
