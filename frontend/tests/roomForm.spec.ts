@@ -19,7 +19,7 @@ async function pick(w: ReturnType<typeof form>, platform: string) {
   await w.get(`[data-test="room-platform-${platform}"] input`).setValue(true)
 }
 
-describe('RoomForm platform presets', () => {
+describe('RoomForm platform presets', { timeout: 30_000 }, () => {
   it('shows each platform in its own words: Bilibili 服务器地址/串流密钥, Douyin 推流地址/推流密钥', async () => {
     const w = form()
     expect(label(w, 'server')).toBe('服务器地址')
@@ -105,7 +105,7 @@ describe('RoomForm platform presets', () => {
   })
 })
 
-describe('RoomForm test push', () => {
+describe('RoomForm test push', { timeout: 30_000 }, () => {
   afterEach(() => vi.unstubAllGlobals())
 
   const saved: Room = {

@@ -37,7 +37,7 @@ async function named(w: Form, field: string, value: string) {
   await el.trigger('change')
 }
 
-describe('the room form\'s live chat sources', () => {
+describe('the room form\'s live chat sources', { timeout: 30_000 }, () => {
   beforeEach(() => { document.body.innerHTML = '' })
 
   it('reads the video id from a pasted YouTube link, and the room id from a Bilibili link', async () => {
@@ -135,7 +135,7 @@ describe('the room form\'s live chat sources', () => {
   })
 })
 
-describe('the room form\'s audience settings', () => {
+describe('the room form\'s audience settings', { timeout: 30_000 }, () => {
   beforeEach(() => { document.body.innerHTML = '' })
 
   it('sends every audience setting, the saved ones over the defaults', async () => {

@@ -103,7 +103,20 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
                          "interrupt_on": ["superchat", "guard"], "thank": ["gift"], "thank_min_value": 1.5,
                          "thank_batch_s": 20, "read_names": False},
             "knowledge": "Shipping is free; returns within 7 days.", "banned_words": {"add": ["秒杀"], "allow": ["最"]},
-            "products": [], "reword_loops": False}
+            "products": [], "reword_loops": False,
+            "scene": {"captions": False, "caption_style": "outline", "caption_box": {"x": 0.1, "y": 0.8, "w": 0.8, "h": 0.1},
+                      "caption_size": 0.06, "ai_label": "on", "ai_label_text": "AI数字人", "ai_label_corner": "bottom-left",
+                      "background": {"type": "blur", "media": None}, "logo": None,
+                      "title": {"text": "春茶节", "box": {"x": 0.05, "y": 0.05, "w": 0.9, "h": 0.06}, "size": 0.045},
+                      "product_card": False, "product_card_box": {"x": 0.5, "y": 0.5, "w": 0.45, "h": 0.15},
+                      "cards": {"starting_soon": "八点见", "be_right_back": ""},
+                      "music": {"playlist": [], "volume_db": -20.0, "duck_db": 6.0}, "loudness": -14.0}}
+SCENE_DEFAULTS = {"captions": True, "caption_style": "band", "caption_box": {"x": 0.05, "y": 0.74, "w": 0.9, "h": 0.16},
+                  "caption_size": 0.05, "ai_label": "auto", "ai_label_text": "", "ai_label_corner": "top-right",
+                  "background": {"type": "blur", "media": None}, "logo": None, "title": None, "product_card": True,
+                  "product_card_box": {"x": 0.04, "y": 0.5, "w": 0.5, "h": 0.13},
+                  "cards": {"starting_soon": "", "be_right_back": ""},
+                  "music": {"playlist": [], "volume_db": -14.0, "duck_db": 12.0}, "loudness": -16.0}
 AUDIENCE_DEFAULTS = {"answer": "all", "keywords": [], "host_names": [], "replies_per_minute": 6, "queue_size": 30,
                      "max_wait_s": 60, "dedupe_window_s": 120, "blocked_words": [], "blocked_users": [],
                      "interrupt_on": ["superchat"], "thank": ["gift", "guard", "follow"], "thank_min_value": 0.0,
@@ -126,7 +139,8 @@ def test_room_settings_left_out_are_the_defaults(api, tokens):
     defaults = {"persona": "", "answer_immediately": False, "interrupt_gap_ms": 1000, "speech_during_action": "wait",
                 "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
                 "language": "auto", "audience": AUDIENCE_DEFAULTS, "knowledge": "",
-                "banned_words": {"add": [], "allow": []}, "products": [], "reword_loops": True}
+                "banned_words": {"add": [], "allow": []}, "products": [], "reword_loops": True,
+                "scene": SCENE_DEFAULTS}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},

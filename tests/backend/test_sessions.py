@@ -137,7 +137,9 @@ HEARTBEAT = {  # what streamer.control.link.ControlLink writes: LiveSession.stat
                               "malformed": 0, "reconnects": 1, "error": None}],
                  "online": 1234, "per_minute": 42.0, "queued": 5, "received": 130, "answered": 6, "thanked": 10,
                  "skipped": 80, "dropped": 20},
-    "product": {"id": "3", "name": "Spring green tea"}, "tts_cache": {"hits": 4, "misses": 9}}
+    "product": {"id": "3", "name": "Spring green tea"}, "tts_cache": {"hits": 4, "misses": 9},
+    "scene": {"card": "be_right_back", "music": {"track": "loop.mp3", "tracks": 2, "playing": True, "errors": 1,
+                                                 "ducked": False}}}
 
 
 def test_live_status_comes_from_the_worker_heartbeat(api, tokens, refs, r):

@@ -2,7 +2,7 @@
 import { ApiError, http, upload } from './http'
 import { ACTIVE_STATUSES } from './types'
 import type {
-  AudienceEventOut, AuditEntry, Avatar, CommandOut, Comment, CommentIn, ComplianceEntry, Draft, DraftIn, Page, Product, ProductIn,
+  AudienceEventOut, AuditEntry, Avatar, CommandOut, Media, MediaKind, SceneCard, ScenePreviewIn, Comment, CommentIn, ComplianceEntry, Draft, DraftIn, Page, Product, ProductIn,
   ProductPatch, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
   SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
@@ -91,6 +91,26 @@ export const productsApi = {
   removeImage: (id: number) => http.del(`/products/${id}/image`),
 }
 
+export const mediaApi = {
+  list: (args: PageArgs & { kind?: MediaKind } = {}) => http.get<Page<Media>>('/media', { per_page: 100, ...args }),
+  get: (id: number) => http.get<Media>(`/media/${id}`),
+  /** an image, video or sound; its kind is read from the file (422 for anything else) */
+  upload: (file: File, name?: string, onProgress?: (fraction: number) => void) => {
+    const form = new FormData()
+    if (name) form.append('name', name)
+    form.append('file', file)
+    return upload<Media>('/media', form, onProgress)
+  },
+  file: (id: number) => http.get<Blob>(`/media/${id}/file`, undefined, { as: 'blob' }),
+  /** 409 in_use while a room's scene names it */
+  remove: (id: number) => http.del(`/media/${id}`),
+}
+
+export const sceneApi = {
+  /** a PNG of the scene as viewers would see it (the unsaved scene, or the room's saved one) */
+  preview: (body: ScenePreviewIn, signal?: AbortSignal) => http.post<Blob>('/scene/preview', body, { as: 'blob', signal }),
+}
+
 export const sessionsApi = {
   list: (args: PageArgs & { status?: string; room_id?: number } = {}) =>
     http.get<Page<Session>>('/sessions', { per_page: 20, ...args }),
@@ -110,6 +130,8 @@ export const sessionsApi = {
   action: (id: number, name: string) => http.post<CommandOut>(`/sessions/${id}/action`, { name }),
   pause: (id: number) => http.post<CommandOut>(`/sessions/${id}/pause`),
   resume: (id: number) => http.post<CommandOut>(`/sessions/${id}/resume`),
+  /** show a card over the live instead of the host, or (null) take it away */
+  card: (id: number, card: SceneCard | null) => http.post<CommandOut>(`/sessions/${id}/card`, { card }),
   stop: (id: number) => http.post<CommandOut>(`/sessions/${id}/stop`),
   /** the live's audience, newest first, with what the host did with each */
   audience: (id: number, args: PageArgs & { kind?: string; action?: string } = {}) =>

@@ -193,6 +193,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The media library, newest first; kind: only pictures, videos or sounds. */
+        get: operations["media_list_media"];
+        put?: never;
+        /** Add a picture, a video or a sound (multipart: file, and name); its kind is read from it. */
+        post: operations["media_upload_media"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/{media_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One file of the library. */
+        get: operations["media_get_media"];
+        put?: never;
+        post?: never;
+        /** Delete a file of the library: 409 while a room's scene uses it. */
+        delete: operations["media_delete_media"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/{media_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The file, as uploaded (ranges served: a video or a sound can be played from anywhere). */
+        get: operations["media_media_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/products": {
         parameters: {
             query?: never;
@@ -383,6 +436,23 @@ export interface paths {
         put?: never;
         /** Push a few seconds of a test card (colour bars, a tone) to the room's RTMP URL with the */
         post: operations["rooms_test_push_room"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scene/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A PNG of the scene as viewers would see it at width x height (720x1280, 1080x1920, */
+        post: operations["scene_preview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -611,6 +681,23 @@ export interface paths {
         get: operations["sessions_control_session_audit"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show the "starting soon" or "be right back" card over the live (the voice and music go on */
+        post: operations["sessions_control_card"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1137,6 +1224,22 @@ export interface components {
              */
             status: string;
         };
+        /** Background */
+        Background: {
+            /**
+             * Media
+             * @description the picture or video (a media id); for image and video
+             * @default null
+             */
+            media?: number | null;
+            /**
+             * Type
+             * @description blur: the avatar's own picture, blurred
+             * @default blur
+             * @enum {string}
+             */
+            type?: "blur" | "image" | "video";
+        };
         /**
          * BannedWordsSettings
          * @description The room's changes to the built-in list of banned words (违禁词, streamer.selling.banned).
@@ -1160,6 +1263,29 @@ export interface components {
              * @description 'platform:user_id' (e.g. bilibili:12345) or a display name
              */
             user: string;
+        };
+        /** CardIn */
+        CardIn: {
+            /**
+             * Card
+             * @description the card shown over the whole picture instead of the host; null takes it off
+             */
+            card: ("starting_soon" | "be_right_back") | null;
+        };
+        /** Cards */
+        Cards: {
+            /**
+             * Be Right Back
+             * @description '' for the built-in text
+             * @default
+             */
+            be_right_back?: string;
+            /**
+             * Starting Soon
+             * @description '' for the built-in text
+             * @default
+             */
+            starting_soon?: string;
         };
         /** CommandOut */
         CommandOut: {
@@ -1423,6 +1549,11 @@ export interface components {
                 [key: string]: number;
             } | null;
             /**
+             * @description what the scene shows and plays now
+             * @default null
+             */
+            scene?: components["schemas"]["SceneStatus"] | null;
+            /**
              * Seconds
              * @description media time sent so far, in seconds
              * @default null
@@ -1464,6 +1595,109 @@ export interface components {
             password: string;
             /** Username */
             username: string;
+        };
+        /** Logo */
+        Logo: {
+            box?: components["schemas"]["SceneBox"];
+            /**
+             * Media
+             * @description a picture of the media library
+             */
+            media: number;
+        };
+        /** MediaOut */
+        MediaOut: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Duration
+             * @description seconds, for a video or a sound
+             */
+            duration: number | null;
+            /** Height */
+            height: number | null;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description image, video or audio: read from the file's content
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Size
+             * @description bytes
+             */
+            size: number;
+            /**
+             * Url
+             * @description the file (GET, signed in)
+             */
+            url: string;
+            /**
+             * Width
+             * @description pixels, for a picture or a video
+             */
+            width: number | null;
+        };
+        /** Music */
+        Music: {
+            /**
+             * Duck Db
+             * @description lowered by this while the host speaks
+             * @default 12
+             */
+            duck_db?: number;
+            /**
+             * Playlist
+             * @description sounds of the media library, played in order and looped
+             */
+            playlist?: number[];
+            /**
+             * Volume Db
+             * @description the music's loudness relative to the voice's
+             * @default -14
+             */
+            volume_db?: number;
+        };
+        /** MusicStatus */
+        MusicStatus: {
+            /**
+             * Ducked
+             * @description lowered under the voice now
+             * @default null
+             */
+            ducked?: boolean | null;
+            /**
+             * Errors
+             * @description times a file of the playlist could not be played
+             * @default null
+             */
+            errors?: number | null;
+            /**
+             * Playing
+             * @description false once no file of the playlist can be played
+             * @default null
+             */
+            playing?: boolean | null;
+            /**
+             * Track
+             * @description the file playing
+             * @default null
+             */
+            track?: string | null;
+            /**
+             * Tracks
+             * @description files in the playlist
+             * @default null
+             */
+            tracks?: number | null;
         };
         /** Page[AudienceEventOut] */
         Page_AudienceEventOut: {
@@ -1513,6 +1747,17 @@ export interface components {
         Page_ComplianceOut: {
             /** Items */
             items: components["schemas"]["ComplianceOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[MediaOut] */
+        Page_MediaOut: {
+            /** Items */
+            items: components["schemas"]["MediaOut"][];
             /** Page */
             page: number;
             /** Per Page */
@@ -1596,6 +1841,54 @@ export interface components {
             per_page: number;
             /** Total */
             total: number;
+        };
+        /** PreviewIn */
+        PreviewIn: {
+            /**
+             * Avatar
+             * @description a ready avatar's slug; none: the default avatar
+             * @default null
+             */
+            avatar?: string | null;
+            /**
+             * Caption
+             * @description a sentence shown as on air
+             * @default null
+             */
+            caption?: string | null;
+            /**
+             * Card
+             * @description a card shown over the picture
+             * @default null
+             */
+            card?: ("starting_soon" | "be_right_back") | null;
+            /**
+             * Height
+             * @default 1280
+             */
+            height?: number;
+            /**
+             * Product
+             * @description a product shown on the product card
+             * @default null
+             */
+            product?: number | null;
+            /**
+             * Room Id
+             * @description the room whose platform, language and banned words apply
+             * @default null
+             */
+            room_id?: number | null;
+            /**
+             * @description the scene to draw (unsaved); none: the room's saved one, else the default scene
+             * @default null
+             */
+            scene?: components["schemas"]["SceneSettings"] | null;
+            /**
+             * Width
+             * @default 720
+             */
+            width?: number;
         };
         /** ProductIn */
         ProductIn: {
@@ -1906,6 +2199,8 @@ export interface components {
              * @default true
              */
             reword_loops?: boolean;
+            /** @description what viewers see and hear around the host: captions, the AI label, background, logo, title, product card, cards, background music */
+            scene?: components["schemas"]["SceneSettings"];
             /**
              * Speech During Action
              * @description speech due while an action clip plays: 'wait' for the clip's end, or 'interrupt' it
@@ -1924,6 +2219,105 @@ export interface components {
             interrupt?: boolean;
             /** Text */
             text: string;
+        };
+        /**
+         * SceneBox
+         * @description A rectangle of the canvas in fractions of its width and height.
+         */
+        SceneBox: {
+            /**
+             * H
+             * @description at least 0.02; y + h <= 1
+             */
+            h: number;
+            /**
+             * W
+             * @description at least 0.02; x + w <= 1
+             */
+            w: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
+         * SceneSettings
+         * @description What is drawn around the host and heard under the voice (streamer.scene.spec.Scene).
+         */
+        SceneSettings: {
+            /**
+             * Ai Label
+             * @description the AI-content mark; 'auto': on for Douyin, Bilibili and Kuaishou, which require it
+             * @default auto
+             * @enum {string}
+             */
+            ai_label?: "auto" | "on" | "off";
+            /**
+             * Ai Label Corner
+             * @default top-right
+             * @enum {string}
+             */
+            ai_label_corner?: "top-left" | "top-right" | "bottom-left" | "bottom-right";
+            /**
+             * Ai Label Text
+             * @description '' for the built-in AI生成 / AI-generated
+             * @default
+             */
+            ai_label_text?: string;
+            background?: components["schemas"]["Background"];
+            caption_box?: components["schemas"]["SceneBox"];
+            /**
+             * Caption Size
+             * @description text height as a fraction of the canvas's shorter side
+             * @default 0.05
+             */
+            caption_size?: number;
+            /**
+             * Caption Style
+             * @default band
+             * @enum {string}
+             */
+            caption_style?: "band" | "outline";
+            /**
+             * Captions
+             * @description the sentence on air burned into the picture
+             * @default true
+             */
+            captions?: boolean;
+            /** @description the texts of the cards shown over the live */
+            cards?: components["schemas"]["Cards"];
+            /** @default null */
+            logo?: components["schemas"]["Logo"] | null;
+            /**
+             * Loudness
+             * @description the mix's target integrated loudness (LUFS)
+             * @default -16
+             */
+            loudness?: number;
+            music?: components["schemas"]["Music"];
+            /**
+             * Product Card
+             * @description the current product's picture, name, price and link
+             * @default true
+             */
+            product_card?: boolean;
+            product_card_box?: components["schemas"]["SceneBox"];
+            /** @default null */
+            title?: components["schemas"]["Title"] | null;
+        };
+        /** SceneStatus */
+        SceneStatus: {
+            /**
+             * Card
+             * @description the card over the picture (starting_soon, be_right_back); null: none
+             * @default null
+             */
+            card?: string | null;
+            /**
+             * @description the background music; null when the room has none
+             * @default null
+             */
+            music?: components["schemas"]["MusicStatus"] | null;
         };
         /** ScheduleIn */
         ScheduleIn: {
@@ -2505,6 +2899,18 @@ export interface components {
              * @description no_stream_key: a platform room without a key
              */
             warnings?: string[];
+        };
+        /** Title */
+        Title: {
+            box?: components["schemas"]["SceneBox"];
+            /**
+             * Size
+             * @description text height as a fraction of the canvas's shorter side
+             * @default 0.04
+             */
+            size?: number;
+            /** Text */
+            text: string;
         };
         /** Tokens */
         Tokens: {
@@ -3543,6 +3949,380 @@ export interface operations {
             };
             /** @description malformed request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_list_media: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                kind?: ("image" | "video" | "audio") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MediaOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_upload_media: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description a picture (JPEG, PNG, WebP), a video (MP4, WebM, MOV, GIF...) or a sound (MP3, M4A, OGG, WAV, FLAC), at most 100 MB
+                     */
+                    file: string;
+                    /** @description its name in the library; default: the file's name */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the file is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not multipart/form-data */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the file could not be stored (disk full) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_get_media: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_delete_media: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a room's scene uses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_media_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/*": string;
+                    "image/*": string;
+                    "video/*": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such media, or its file is gone */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5127,6 +5907,102 @@ export interface operations {
                 };
             };
             /** @description the room is in use by a live */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    scene_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such room or product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6766,6 +7642,113 @@ export interface operations {
             };
             /** @description invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sessions_control_card: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CardIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the control bus (Redis) is unreachable; nothing was sent or recorded */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

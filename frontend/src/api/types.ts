@@ -64,7 +64,7 @@ export type SellingSettings = With<Required<Pick<Schemas['RoomSettings'], 'knowl
   banned_words: BannedWordsSettings
 }>
 /** Every setting of a room (the API fills the ones left out with its defaults). */
-export type RoomSettings = With<Required<Schemas['RoomSettings']>, { audience: AudienceSettings } & SellingSettings>
+export type RoomSettings = With<Required<Schemas['RoomSettings']>, { audience: AudienceSettings; scene: SceneSettings } & SellingSettings>
 
 /**
  * Where a room's live chat comes from, as sent (POST, PATCH). The secrets are write-only: a
@@ -94,6 +94,66 @@ export type Room = With<Schemas['RoomOut'], {
 }>
 export type RoomIn = With<Schemas['RoomIn'], { settings?: Partial<RoomSettings> }>
 export type RoomPatch = With<Schemas['RoomPatch'], { settings?: Partial<RoomSettings> | null }>
+
+/** What a media file is: a picture, a video (a moving background) or a sound (background music). */
+export type MediaKind = 'image' | 'video' | 'audio'
+/**
+ * A file of the media library (GET /api/media): its kind (from its content), size in bytes, and
+ * for a video or a sound its duration in seconds; the file itself is at /api/media/{id}/file.
+ */
+export interface Media {
+  id: number
+  name: string
+  kind: MediaKind
+  content_type?: string | null
+  size?: number | null
+  duration?: number | null
+  width?: number | null
+  height?: number | null
+  created_at: string
+}
+
+/** A rectangle of the canvas as fractions (0..1) of its width and height. */
+export interface SceneBox { x: number; y: number; w: number; h: number }
+export type CaptionStyle = 'band' | 'outline'
+export type AiLabelMode = 'auto' | 'on' | 'off'
+export type Corner = 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right'
+export type BackgroundType = 'blur' | 'image' | 'video'
+/** A card shown over the live instead of the host ("starting soon", "be right back"). */
+export type SceneCard = 'starting_soon' | 'be_right_back'
+/**
+ * What is drawn around the host (RoomSettings.scene): captions, the AI label, background, logo,
+ * title, product card, the cards' texts, background music and the mix's loudness. Media are ids
+ * of the media library.
+ */
+export interface SceneSettings {
+  captions: boolean
+  caption_style: CaptionStyle
+  caption_box: SceneBox
+  caption_size: number
+  ai_label: AiLabelMode
+  ai_label_text: string
+  ai_label_corner: Corner
+  background: { type: BackgroundType; media?: number | null }
+  logo: { media: number; box: SceneBox } | null
+  title: { text: string; box: SceneBox; size: number } | null
+  product_card: boolean
+  product_card_box: SceneBox
+  cards: Record<SceneCard, string>
+  music: { playlist: number[]; volume_db: number; duck_db: number }
+  loudness: number
+}
+/** POST /api/scene/preview: the scene (unsaved), a canvas size and what to show in it. */
+export interface ScenePreviewIn {
+  scene?: SceneSettings
+  room_id?: number
+  avatar?: string
+  width: number
+  height: number
+  caption?: string
+  product?: number
+  card?: SceneCard
+}
 
 export type Avatar = Schemas['AvatarOut']
 
@@ -157,8 +217,22 @@ export interface CurrentProduct {
 export type AudienceSourceStatus = Schemas['SourceStatus']
 /** The live's audience in its heartbeat: its sources and counters. */
 export type AudienceStatus = Schemas['AudienceStatus']
+/** The background music in the heartbeat: the file playing, the playlist's length, whether it
+ * plays (false once no file can be played), files that failed, and lowered under the voice now. */
+export interface MusicStatus {
+  track?: string | null
+  tracks?: number | null
+  playing?: boolean | null
+  errors?: number | null
+  ducked?: boolean | null
+}
+/** The scene in the heartbeat: the card over the picture (null: none), the music (null: none). */
+export interface SceneStatus {
+  card?: SceneCard | string | null
+  music?: MusicStatus | null
+}
 /** The worker's heartbeat; every field may be missing or null when the worker did not write it. */
-export type LiveStatus = Schemas['LiveStatus']
+export type LiveStatus = With<Schemas['LiveStatus'], { scene?: SceneStatus | null }>
 export type SessionDetail = With<Schemas['SessionDetail'], { live: LiveStatus | null }>
 
 /** What viewers do (comment, gift, paid message, ...). */

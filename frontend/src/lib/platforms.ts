@@ -5,6 +5,7 @@
 import type { Platform, RoomSettings } from '@/api/types'
 import type { Locale } from '@/i18n'
 import { DEFAULT_AUDIENCE } from './audienceSettings'
+import { DEFAULT_SCENE } from './scene'
 import { DEFAULT_SELLING } from './selling'
 
 type Words = Record<Locale, string>
@@ -133,4 +134,5 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   language: 'auto',
   audience: DEFAULT_AUDIENCE,
   ...DEFAULT_SELLING,
+  scene: DEFAULT_SCENE,
 }

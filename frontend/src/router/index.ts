@@ -25,6 +25,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'avatars', name: 'avatars', component: () => import('@/pages/AvatarsPage.vue'), meta: { title: 'nav.avatars' } },
       { path: 'voices', name: 'voices', component: () => import('@/pages/VoicesPage.vue'), meta: { title: 'nav.voices' } },
       { path: 'products', name: 'products', component: () => import('@/pages/ProductsPage.vue'), meta: { title: 'nav.products' } },
+      { path: 'media', name: 'media', component: () => import('@/pages/MediaPage.vue'), meta: { title: 'nav.media' } },
       { path: 'scripts', name: 'scripts', component: () => import('@/pages/ScriptsPage.vue'), meta: { title: 'nav.scripts' } },
       { path: 'scripts/new', name: 'script-new', component: () => import('@/pages/ScriptEditPage.vue'), meta: { title: 'scripts.new' } },
       { path: 'scripts/:id(\\d+)', name: 'script-edit', component: () => import('@/pages/ScriptEditPage.vue'), meta: { title: 'scripts.edit' } },

@@ -1,12 +1,12 @@
 /**
- * One store per API collection (rooms, avatars, voices, scripts, schedules): the whole list,
+ * One store per API collection (rooms, avatars, voices, scripts, schedules, media): the whole list,
  * loaded page by page, and create/update/remove that keep the list in step with the server.
  */
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, type Ref } from 'vue'
-import { avatarsApi, roomsApi, schedulesApi, scriptsApi, voicesApi } from '@/api/endpoints'
+import { avatarsApi, mediaApi, roomsApi, schedulesApi, scriptsApi, voicesApi } from '@/api/endpoints'
 import type {
-  Avatar, Page, Room, RoomIn, RoomPatch, Schedule, ScheduleIn, SchedulePatch, Script, ScriptIn, ScriptPatch, Voice,
+  Avatar, Media, Page, Room, RoomIn, RoomPatch, Schedule, ScheduleIn, SchedulePatch, Script, ScriptIn, ScriptPatch, Voice,
   VoiceIn, VoicePatch,
 } from '@/api/types'
 
@@ -101,3 +101,8 @@ export const useAvatarsStore = defineResourceStore<Avatar>('avatars', {
   remove: avatarsApi.remove,
 })
 
+/** The media library (images, videos, sounds), for the scene's pickers and the media page. */
+export const useMediaStore = defineResourceStore<Media>('media', {
+  list: mediaApi.list,
+  remove: mediaApi.remove,
+})
