@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from db.commands import upgrade
+from db.database import Database
 from tests.helpers.databases import scratch_database
 from tests.helpers.deployment import Deployment
 
@@ -14,6 +16,19 @@ def database():
     """A MariaDB database of this test alone at the schema's head."""
     with scratch_database() as db:
         yield db
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def any_database(request, tmp_path):
+    """A database at the schema's head: SQLite, then a MariaDB one of this test alone."""
+    if request.param == "sqlite":
+        upgrade(url := f"sqlite:///{tmp_path / 'worker.db'}")
+        db = Database(url)
+        yield db
+        db.dispose()
+    else:
+        with scratch_database() as db:
+            yield db
 
 
 @pytest.fixture

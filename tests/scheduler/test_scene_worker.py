@@ -7,37 +7,15 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
-
-from db.commands import upgrade
-from db.database import Database
-from db.models import Avatar, LiveSession, Media, Product, Room, Script, SessionStatus, Voice
-from scheduler import worker
-from scheduler.dispatch import DispatchSettings, Local
-from scheduler.worker import LiveRunner, WorkerContext
+from db.models import Media, Product, Room, Script
 from streamer.avatar.default import DEFAULT_ID, ensure_default_avatar
 from streamer.avatar.store import load_avatar
-from streamer.control.bus import MemoryBus
 from streamer.scene.preview import render_preview
-from streamer.settings import Settings
-from tests.helpers.databases import scratch_database
-from tests.scheduler.test_selling_worker import StandIn
+from tests.scheduler.test_selling_worker import queue_live, run_live
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'worker.db'}"
-        upgrade(url)
-        db = Database(url)
-        yield db
-        db.dispose()
-    else:
-        with scratch_database() as db:
-            yield db
-
-
-def test_the_live_gets_the_rooms_scene_with_the_librarys_files(database, tmp_path, monkeypatch):
+def test_the_live_gets_the_rooms_scene_with_the_librarys_files(any_database, tmp_path, monkeypatch):
+    database = any_database
     var = tmp_path / "var"
     (var / "media").mkdir(parents=True)
     (var / "products").mkdir()
@@ -56,26 +34,8 @@ def test_the_live_gets_the_rooms_scene_with_the_librarys_files(database, tmp_pat
         room = Room(name="r", platform="douyin", server_url="rtmp://127.0.0.1:1935/live",
                     settings={"scene": scene, "products": [tea.id]})
         script = Script(name="s", loop=0, segments=[{"say": "你好。"}])
-        avatar, voice = Avatar(slug=DEFAULT_ID, name="d", status="ready"), Voice(name="v", engine="espeak")
-        s.add_all([room, script, avatar, voice])
-        s.flush()
-        live = LiveSession(room_id=room.id, script_id=script.id, avatar_id=avatar.id, voice_id=voice.id,
-                           status=SessionStatus.QUEUED)
-        s.add(live)
-        s.commit()
-        sid = live.id
-    built = []
-
-    def build_live(spec, resources, **kw):
-        built.append(spec)
-        return StandIn(kw["on_event"])
-
-    monkeypatch.setattr(worker, "build_live", build_live)
-    ctx = WorkerContext(DispatchSettings(database_url=database.url, data_key="k" * 20, var_dir=var), Settings(),
-                        "w1", 1, local=Local(bus=MemoryBus()))
-    assert LiveRunner(ctx, sid).run() == "ended"
-
-    (spec,) = built
+        sid = queue_live(s, room, script)
+    spec = run_live(database, sid, monkeypatch, var_dir=var)
     scene = spec.scene
     assert scene.logo.path == var / "media" / "logo.png" and scene.title.text == "新茶"
     assert scene.background == "blur"  # its picture is gone from the library

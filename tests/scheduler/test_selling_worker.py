@@ -8,20 +8,18 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
-from db.commands import upgrade
 from db.database import Database
 from db.models import Avatar, ComplianceEvent, LiveSession, Product, Room, Script, SessionStatus, Voice
 from scheduler import worker
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.worker import LiveRunner, WorkerContext
+from streamer.build import LiveSpec
 from streamer.control.bus import MemoryBus
 from streamer.director import Position
 from streamer.live import LiveState
 from streamer.settings import Settings
-from tests.helpers.databases import scratch_database
 
 FAQ = [{"q": "几号链接", "a": "3号链接。"}]
 EVENTS = [  # what a live reports (streamer: the "compliance" event)
@@ -30,19 +28,6 @@ EVENTS = [  # what a live reports (streamer: the "compliance" event)
     {"where": "rewording", "words": ["最", "顶级"], "action": "original", "text": "最顶级的好茶。" * 60},
     {"where": "viewer", "words": ["国家级"], "action": "dropped", "text": "国家级品鉴师", "at": 1_900_000_000.5},
 ]
-
-
-@pytest.fixture(params=["sqlite", "mariadb"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'worker.db'}"
-        upgrade(url)
-        db = Database(url)
-        yield db
-        db.dispose()
-    else:
-        with scratch_database() as db:
-            yield db
 
 
 class StandIn:
@@ -84,18 +69,23 @@ def selling_session(db: Database) -> tuple[int, dict[str, int]]:
         script = Script(name="sale", loop=0, segments=[{"product": ids["in script"]}, {"say": "这款很好。"},
                                                        {"product": ids["archived"]}, {"say": "这款也好。"},
                                                        {"product": ids["shelf"]}, {"say": "最后一款。"}])
-        avatar, voice = Avatar(slug="default", name="d", status="ready"), Voice(name="v", engine="espeak")
-        s.add_all([room, script, avatar, voice])
-        s.flush()
-        live = LiveSession(room_id=room.id, script_id=script.id, avatar_id=avatar.id, voice_id=voice.id,
-                           status=SessionStatus.QUEUED)
-        s.add(live)
-        s.commit()
-        return live.id, ids
+        return queue_live(s, room, script), ids
 
 
-def test_the_live_knows_its_products_and_its_compliance_events_are_kept(database, monkeypatch):
-    sid, ids = selling_session(database)
+def queue_live(s, room: Room, script: Script) -> int:
+    """Add `room` and `script` with the default avatar and an espeak voice, and a queued live of them."""
+    avatar, voice = Avatar(slug="default", name="d", status="ready"), Voice(name="v", engine="espeak")
+    s.add_all([room, script, avatar, voice])
+    s.flush()
+    live = LiveSession(room_id=room.id, script_id=script.id, avatar_id=avatar.id, voice_id=voice.id,
+                       status=SessionStatus.QUEUED)
+    s.add(live)
+    s.commit()
+    return live.id
+
+
+def run_live(database: Database, session_id: int, monkeypatch, **dispatch) -> LiveSpec:
+    """Run the live as a worker does, with a stand-in for the live; what the worker built it from."""
     built = []
 
     def build_live(spec, resources, **kw):
@@ -103,11 +93,17 @@ def test_the_live_knows_its_products_and_its_compliance_events_are_kept(database
         return StandIn(kw["on_event"])
 
     monkeypatch.setattr(worker, "build_live", build_live)
-    ctx = WorkerContext(DispatchSettings(database_url=database.url, data_key="k" * 20), Settings(), "w1", 1,
-                        local=Local(bus=MemoryBus()))
-    assert LiveRunner(ctx, sid).run() == "ended"
-
+    ctx = WorkerContext(DispatchSettings(database_url=database.url, data_key="k" * 20, **dispatch), Settings(),
+                        "w1", 1, local=Local(bus=MemoryBus()))
+    assert LiveRunner(ctx, session_id).run() == "ended"
     (spec,) = built
+    return spec
+
+
+def test_the_live_knows_its_products_and_its_compliance_events_are_kept(any_database, monkeypatch):
+    database = any_database
+    sid, ids = selling_session(database)
+    spec = run_live(database, sid, monkeypatch)
     catalog = spec.catalog
     assert [p.id for p in catalog.products] == [str(ids[n]) for n in ("shelf", "in script", "archived")]
     assert catalog.knowledge == "全国包邮。"
