@@ -35,7 +35,9 @@ from streamer.llm import Replier, create_replier
 from streamer.llm.complete import Completer
 from streamer.output.file import FileSink
 from streamer.output.rtmp import RtmpSink
+from streamer.output.segments import SegmentSink
 from streamer.output.sink import Sink, SinkError
+from streamer.output.tee import TeeSink
 from streamer.pipeline.encoder import Encoder
 from streamer.pipeline.stage import EventHandler
 from streamer.room import RoomPolicy
@@ -73,15 +75,25 @@ class RecordTo:
     paced: bool = False
 
 
+@dataclass(frozen=True)
+class RecordSegments:
+    """Keep the live under `folder` as it goes out, in MPEG-TS segments of about `segment_s`
+    seconds (each playable alone, also when the process is killed), beside its destinations."""
+
+    folder: str | Path
+    segment_s: float = 60.0
+
+
 #: Where a live goes: a push URL, a recording, or any sink made on the live's encoder (tests, benches).
-Output = PushTo | RecordTo | Callable[[Encoder], Sink]
+Output = PushTo | RecordTo | RecordSegments | Callable[[Encoder], Sink]
 
 
 @dataclass(frozen=True)
 class LiveSpec:
     """What one live is. None for voice, avatar or lipsync means the settings' default.
 
-    `start` is where the script begins (a live resumed by another worker); `duration` ends it
+    `output`: one or several destinations (one encoding, each sent the same packets; see
+    streamer.output.tee). `start` is where the script begins (a live resumed by another worker); `duration` ends it
     after that many seconds of media; `realtime` False lets a recording go as fast as it can.
     `sources`: the platforms' chats the live listens to (triaged by `policy.audience`);
     `audience_from`: the number of its first viewer event (a resumed live goes on counting).
@@ -91,7 +103,7 @@ class LiveSpec:
     """
 
     script: Script
-    output: Output
+    output: Output | tuple[Output, ...]
     id: str = "live"
     voice: str | None = None
     avatar: str | None = None
@@ -168,7 +180,7 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
                    message=f"lipsync {lipsync} is not available, using parametric: {fell_back}")
         encoder = Encoder(settings)
         made.append(encoder.close)
-        sink = _open(spec.output, encoder, settings, lambda kind, **f: listen(kind, session=spec.id, **f), cancel)
+        sink = _open_all(spec.output, encoder, settings, lambda kind, **f: listen(kind, session=spec.id, **f), cancel)
         made.append(sink.close)
         compliance = Compliance(spec.policy.banned, lambda kind, **f: listen(kind, session=spec.id, **f))
         llm = settings.llm()
@@ -192,8 +204,40 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         raise
 
 
+def _open_all(outputs: Output | tuple[Output, ...], encoder: Encoder, settings: Settings, on_event: EventHandler,
+              cancel: threading.Event | None) -> Sink:
+    """The live's sink: one output's, or a tee of several. With several, a push destination that
+    cannot be reached now is retried by its branch (an error event says so), unless none can."""
+    if not isinstance(outputs, tuple):
+        return _open(outputs, encoder, settings, on_event, cancel)
+    if len(outputs) == 1:
+        return _open(outputs[0], encoder, settings, on_event, cancel)
+    sinks: list[Sink] = []
+    down: list[SinkError] = []
+    try:
+        for output in outputs:
+            try:
+                sinks.append(_open(output, encoder, settings, on_event, cancel))
+            except SinkError as e:
+                if not isinstance(output, PushTo):
+                    raise
+                down.append(e)
+                on_event("error", source="output", message=f"{e}; retrying while the live goes on")
+                sinks.append(RtmpSink(output.url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
+                                      on_event=on_event, probe=output.probe))
+        if len(down) == len(sinks):
+            raise down[0]
+    except BaseException:
+        for sink in sinks:
+            _quietly(sink.close)
+        raise
+    return TeeSink(sinks, on_event)
+
+
 def _open(output: Output, encoder: Encoder, settings: Settings, on_event: EventHandler,
           cancel: threading.Event | None) -> Sink:
+    if isinstance(output, RecordSegments):
+        return SegmentSink(output.folder, encoder, output.segment_s, on_event=on_event)
     if isinstance(output, RecordTo):
         return FileSink(output.path, encoder, realtime=output.paced)
     if not isinstance(output, PushTo):

@@ -36,8 +36,11 @@ def _source(text: str):
 def add_commands(sub) -> None:
     """Add the streamer's sub-commands to the `livehost` parser's sub-parsers."""
     d = sub.add_parser("demo", help="go live with a script: to --push URL, or to a local receiver")
-    d.add_argument("--push", metavar="RTMP_URL", help="rtmp:// or rtmps:// URL to push to")
+    d.add_argument("--push", metavar="RTMP_URL", action="append", default=[],
+                   help="rtmp:// or rtmps:// URL to push to; repeat it to push the same live (encoded once) to several")
     d.add_argument("--record", metavar="FILE", help="write the live to a .flv/.mp4 file instead")
+    d.add_argument("--segments", metavar="DIR", help="also keep the live under DIR in 60 s MPEG-TS segments "
+                   "(playable even if the process is killed)")
     d.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this much media")
     d.add_argument("--script", metavar="FILE", help="script (.yaml/.json, or .txt: a line per sentence)")
     d.add_argument("--avatar", metavar="ID", help="prepared avatar id (default: default)")
@@ -104,14 +107,14 @@ def run(args) -> int:
         w, h = args.size or (None, None)
         settings = Settings.load(args.config, avatar=args.avatar, voice=args.voice, lipsync=args.lipsync,
                                  width=w, height=h, video_bitrate=args.bitrate, preset=args.preset)
-        if args.push and args.record:
-            raise SettingsError("give either --push or --record, not both")
+        if (args.push or args.segments) and args.record:
+            raise SettingsError("give either --push (and --segments) or --record, not both")
         if args.no_pace and not args.record:
             raise SettingsError("--no-pace only makes sense with --record (a live is paced)")
-        return run_demo(settings, DemoOptions(args.push, args.record, args.duration, args.script,
+        return run_demo(settings, DemoOptions(tuple(args.push), args.record, args.duration, args.script,
                                               pace=not args.no_pace, room=args.room, bus_session=args.session,
                                               commands=None if args.no_console else sys.stdin,
-                                              sources=tuple(args.source)))
+                                              sources=tuple(args.source), segments=args.segments))
     settings = Settings.load(args.config)
     if args.command == "models":
         return _models(args, settings)

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from streamer.avatar.model import AvatarError
 from streamer.audience import SourceSpec
-from streamer.build import LiveSpec, PushTo, RecordTo, Resources, build_live
+from streamer.build import LiveSpec, PushTo, RecordSegments, RecordTo, Resources, build_live
 from streamer.control.bus import BusError
 from streamer.control.console import HELP, Console
 from streamer.control.link import connect_redis
@@ -35,7 +35,7 @@ BAD_INPUT = (AvatarError, LipsyncError, ScriptError, SettingsError, SinkError, V
 
 @dataclass
 class DemoOptions:
-    push: str | None = None
+    push: tuple[str, ...] = ()  # one live, encoded once, to each
     record: str | None = None
     duration: float | None = None
     script: str | None = None
@@ -44,6 +44,7 @@ class DemoOptions:
     bus_session: str | None = None  # also take commands from the Redis bus as this session id
     commands: TextIO | None = None  # where typed commands come from (stdin); None: none
     sources: tuple[SourceSpec, ...] = ()  # the platforms' chats to listen to (--source)
+    segments: str | None = None  # also keep the live there in MPEG-TS segments
 
 
 def ensure_avatar(settings: Settings) -> None:
@@ -58,8 +59,8 @@ def ensure_avatar(settings: Settings) -> None:
 
 def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     """Run one live; returns the process exit code. Bad input raises one of BAD_INPUT first."""
-    if opts.push:
-        parse_rtmp_url(opts.push)
+    for url in opts.push:
+        parse_rtmp_url(url)
     if opts.duration is not None and opts.duration <= 0:
         raise SettingsError(f"--duration must be a positive number of seconds, not {opts.duration:g}")
     script = load_script(opts.script or SAMPLE_SCRIPT)
@@ -71,11 +72,13 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
     if opts.record:
         output = RecordTo(opts.record, paced=opts.pace)
     elif opts.push:
-        output = PushTo(opts.push)
+        output = tuple(PushTo(url) for url in opts.push)
     else:
         receiver = LocalReceiver(settings.var_dir / "demo")
         receiver.start()
-        output = PushTo(receiver.url, connect_for=5.0, probe=False)
+        output = (PushTo(receiver.url, connect_for=5.0, probe=False),)
+    if opts.segments:
+        output = (*output, RecordSegments(opts.segments, settings.recording_segment_s))
     spec = LiveSpec(script=script, output=output, id=opts.bus_session or "demo", policy=policy, catalog=catalog,
                     duration=opts.duration, realtime=opts.pace, sources=with_credentials(opts.sources, settings),
                     scene=scene)
@@ -120,6 +123,8 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
             print(f"recorded: {path}  (play it: ffplay {path})", file=out)
     elif opts.record:
         print(f"recorded: {opts.record}  (play it: ffplay {opts.record})", file=out)
+    if opts.segments:
+        print(f"kept in segments: {opts.segments}  (play them: ffplay {opts.segments}/seg-00001.ts)", file=out)
     if live.errors:
         print(f"livehost: finished with {len(live.errors)} error(s); first: {live.errors[0]}",
               file=out, flush=True)

@@ -352,6 +352,7 @@ class Live:
             "position": self.resume_position().as_dict(),
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
             "connected": getattr(self.parts.sink, "connected", True),
+            "destinations": self.parts.sink.destinations(),
             "errors": len(self.errors),
             "product": ({"id": self.director.product.id, "name": self.director.product.name}
                         if self.director.product is not None else None),

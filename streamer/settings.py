@@ -163,6 +163,9 @@ class Settings(LivehostSettings):
     # RTMP sink
     rtmp_connect_timeout: float = Field(5.0, description="seconds to wait for an RTMP server to answer")
     reconnect_max_delay: float = Field(1.0, description="cap of the reconnect backoff, seconds")
+    recording_segment_s: float = Field(60.0, ge=1.0, le=3600.0,
+                                       description="a recording's segments are cut at the first keyframe after this "
+                                       "many seconds")
     # Control plane
     redis_url: str = Field("", repr=False, validation_alias=AliasChoices("LIVEHOST_REDIS_URL", "REDIS_URL"),
                            description="control bus (commands, events, status); empty: in-process only")

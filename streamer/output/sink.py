@@ -32,3 +32,9 @@ class Sink(ABC):
 
     def describe(self) -> str:
         return type(self).__name__
+
+    def destinations(self) -> list[dict]:
+        """Where the live goes, each with its state, for the live's status (a tee has several)."""
+        return [{"name": self.describe(), "connected": getattr(self, "connected", True),
+                 "reconnects": max(0, getattr(self, "connects", 1) - 1), "dropped": 0,
+                 "error": getattr(self, "failed", None) or getattr(self, "last_error", None)}]
