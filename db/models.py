@@ -112,7 +112,18 @@ class Room(Timestamped, Archivable, Base):
     source_secrets_enc: Mapped[str | None] = mapped_column(Text, default="")
     relay_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 hex of the token
     relay_token_hint: Mapped[str] = mapped_column(String(8), default="", server_default="")  # its last characters
+    # more destinations, each sent the same live: [{id, name, server_url, key_enc, key_hint, enabled}]
+    destinations: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
     __table_args__ = NO_REUSE
+
+    def push_urls(self, data_key: str) -> list[str]:
+        """Every enabled destination's push URL (secrets), the room's own first."""
+        urls = [self.push_url(data_key)]
+        for d in self.destinations or []:
+            if d.get("enabled", True):
+                key = secrets.decrypt(d.get("key_enc") or "", data_key)
+                urls.append(f"{d['server_url']}/{key}" if key else d["server_url"])
+        return urls
 
     def push_url(self, data_key: str) -> str:
         """Where lives of this room go: the server URL with the stream key (a secret: never log or

@@ -28,6 +28,7 @@ from db.models import ACTIVE_STATUSES, RUNNING_STATUSES, Avatar, LiveSession, Sc
 from db.settings import DataSettings
 from scheduler.claims import MemoryClaims, RedisClaims
 from scheduler.queue import CeleryQueue, LocalQueue
+from scheduler.retention import prune_recordings
 from streamer.control.bus import BusError, MemoryBus, RedisBus
 from streamer.settings import SettingsError
 
@@ -40,6 +41,7 @@ PREPARE = timedelta(seconds=3)
 # A queued session whose task is not on the (empty) queue this long after it was put there is put
 # there again: a second copy is harmless (the worker's claim drops it), a lost one would wait forever.
 REQUEUE_AFTER = timedelta(seconds=10)
+PRUNE_EVERY_S = 600.0  # the recordings' retention is applied this often
 
 
 class DispatchError(Exception):
@@ -57,6 +59,9 @@ class DispatchSettings(DataSettings):
                                            "missing for as long again gives the live to another worker")
     max_attempts: int = Field(3, ge=1, description="runs of a live (the first start included) before it is "
                                                    "marked failed")
+    recording_keep_days: float = Field(30.0, ge=0, description="recordings older than this are deleted (0: kept)")
+    recording_max_gb: float = Field(100.0, ge=0, description="the oldest recordings are deleted while all of them "
+                                    "take more than this (0: no limit)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "DispatchSettings":
@@ -111,10 +116,14 @@ class Scheduler:
     def run(self) -> None:
         log.info("scheduler %s: every %.1f s on %s", self.name, self.settings.interval_s, self.db.engine.dialect.name)
         failing = False
+        pruned_at = 0.0
         while not self._halt.is_set():
             started = time.monotonic()
             try:
                 self.tick()
+                if started - pruned_at >= PRUNE_EVERY_S:
+                    self.prune_recordings()
+                    pruned_at = started
                 if failing:
                     log.info("scheduler %s: database and Redis reachable again", self.name)
                 failing = False
@@ -127,6 +136,13 @@ class Scheduler:
 
     def stop(self) -> None:
         self._halt.set()
+
+    def prune_recordings(self) -> list[int]:
+        """Apply the recordings' retention (scheduler.retention); the sessions whose recording went."""
+        with self.db.sessions() as s:
+            running = set(s.scalars(select(LiveSession.id).where(LiveSession.status.in_(ACTIVE_STATUSES))))
+        return prune_recordings(self.settings.var_dir / "recordings", self.settings.recording_keep_days,
+                                int(self.settings.recording_max_gb * 1e9), running)
 
     def close(self) -> None:
         self.db.dispose()

@@ -32,11 +32,10 @@ from scheduler.claims import RedisClaims, Renewal
 from scheduler.dispatch import DispatchSettings, Local
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
 from streamer.audience import SourceSpec
-from streamer.build import LiveSpec, PushTo, Resources, build_live
+from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources, build_live
 from streamer.control.link import connect_redis
 from streamer.director import Position
 from streamer.live import Live, LiveState
-from streamer.output.rtmp import mask_url
 from streamer.room import RoomPolicy
 from streamer.script import parse_script
 from streamer.selling.products import Catalog, ProductError
@@ -194,7 +193,7 @@ class LiveRunner:
         settings = room.settings or {}
         return LiveSpec(
             script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
-            output=PushTo(room.push_url(ctx.dispatch.data_key), connect_for=CONNECT_FOR_S), id=str(self.id),
+            output=live_outputs(room, ctx.dispatch, ctx.settings, self.id), id=str(self.id),
             voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
             policy=RoomPolicy.from_settings(room.settings, room.platform),
             start=Position(**{k: int(v) for k, v in row["position"].items() if k in ("round", "segment", "sentence")}),
@@ -212,7 +211,7 @@ class LiveRunner:
             raise
         except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
             raise CannotStart(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-        log.info("session %s: live to %s (attempt %d, from %s)", self.id, mask_url(spec.output.url), row["attempt"],
+        log.info("session %s: live to %s (attempt %d, from %s)", self.id, live.parts.sink.describe(), row["attempt"],
                  spec.start)
         return live
 
@@ -300,6 +299,17 @@ def live_catalog(s, room: Room | None, script: Script | None, session_id: int, v
         except ProductError as e:
             log.warning("session %s: product %s left out: %s", session_id, ident, e)
     return Catalog(products=tuple(products), knowledge=str(settings.get("knowledge") or ""))
+
+
+def live_outputs(room: Room, dispatch: DispatchSettings, settings: Settings, session_id: int) -> tuple:
+    """Where a live of `room` goes: each of its destinations (its own push URL first), the
+    operator's preview, and the recording when the room keeps one; all from one encoding."""
+    outputs: list = [PushTo(url, connect_for=CONNECT_FOR_S) for url in room.push_urls(dispatch.data_key)]
+    if settings.preview:
+        outputs.append(Preview(dispatch.var_dir / "preview" / str(session_id)))
+    if (room.settings or {}).get("record"):
+        outputs.append(RecordSegments(dispatch.var_dir / "recordings" / str(session_id), settings.recording_segment_s))
+    return tuple(outputs)
 
 
 def room_sources(room: Room, data_key: str, settings: Settings) -> tuple[SourceSpec, ...]:

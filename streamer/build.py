@@ -35,6 +35,7 @@ from streamer.llm import Replier, create_replier
 from streamer.llm.complete import Completer
 from streamer.output.file import FileSink
 from streamer.output.rtmp import RtmpSink
+from streamer.output.preview import HlsSink
 from streamer.output.segments import SegmentSink
 from streamer.output.sink import Sink, SinkError
 from streamer.output.tee import TeeSink
@@ -84,8 +85,15 @@ class RecordSegments:
     segment_s: float = 60.0
 
 
+@dataclass(frozen=True)
+class Preview:
+    """The outgoing live as HLS under `folder`, for the operator's console (the last few seconds)."""
+
+    folder: str | Path
+
+
 #: Where a live goes: a push URL, a recording, or any sink made on the live's encoder (tests, benches).
-Output = PushTo | RecordTo | RecordSegments | Callable[[Encoder], Sink]
+Output = PushTo | RecordTo | RecordSegments | Preview | Callable[[Encoder], Sink]
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,8 @@ def _open_all(outputs: Output | tuple[Output, ...], encoder: Encoder, settings: 
 
 def _open(output: Output, encoder: Encoder, settings: Settings, on_event: EventHandler,
           cancel: threading.Event | None) -> Sink:
+    if isinstance(output, Preview):
+        return HlsSink(output.folder, encoder, on_event=on_event)
     if isinstance(output, RecordSegments):
         return SegmentSink(output.folder, encoder, output.segment_s, on_event=on_event)
     if isinstance(output, RecordTo):

@@ -163,6 +163,8 @@ class Settings(LivehostSettings):
     # RTMP sink
     rtmp_connect_timeout: float = Field(5.0, description="seconds to wait for an RTMP server to answer")
     reconnect_max_delay: float = Field(1.0, description="cap of the reconnect backoff, seconds")
+    preview: bool = Field(True, description="workers write each live's outgoing picture and sound as HLS under "
+                          "var/preview for the console (the API serves it)")
     recording_segment_s: float = Field(60.0, ge=1.0, le=3600.0,
                                        description="a recording's segments are cut at the first keyframe after this "
                                        "many seconds")

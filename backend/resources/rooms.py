@@ -106,6 +106,8 @@ class RoomSettings(Model):
                                description="the room's shelf: product ids the host knows besides its script's")
     reword_loops: StrictBool = Field(True, description="with an LLM, each sentence of a looping script is re-worded "
                                      "for the next loop (facts kept, banned words checked)")
+    record: StrictBool = Field(False, description="keep every live of the room on disk, in segments, from the "
+                               "packets sent (no second encode); see the recording settings for how long")
     scene: SceneSettings = Field(default_factory=SceneSettings,
                                  description="what viewers see and hear around the host: captions, the AI label, "
                                  "background, logo, title, product card, cards, background music")
@@ -149,6 +151,57 @@ def checked_settings(settings: RoomSettings, before: dict[str, Any] | None = Non
     return stored
 
 
+MAX_DESTINATIONS = 5  # besides the room's own
+
+
+class DestinationIn(Model):
+    """Another RTMP server the room's lives are pushed to (the same encoding: no extra cost but
+    the upload)."""
+
+    id: StrictId | None = Field(None, description="a saved destination's id: its stream key is kept unless one is "
+                                "given")
+    name: str = Field(min_length=1, max_length=50, description="e.g. Bilibili, YouTube")
+    server_url: str = Field(max_length=500, json_schema_extra=RTMP_URL_DOC,
+                            description="rtmp:// or rtmps:// push server, without the key")
+    stream_key: str | None = Field(None, max_length=500, json_schema_extra=STREAM_KEY_DOC,
+                                   description="secret; write-only; null keeps the saved one")
+    enabled: StrictBool = Field(True, description="off: kept, not pushed to")
+
+    _url = field_validator("server_url")(lambda cls, v: check_server_url(v))
+    _key = field_validator("stream_key")(lambda cls, v: v if v is None else check_stream_key(v))
+
+
+class DestinationOut(Out):
+    id: int
+    name: str
+    server_url: str
+    stream_key: str = Field(description="masked: '' when none is set, else '****' and at most 4 characters")
+    enabled: bool
+
+
+def store_destinations(room: Room, given: list[DestinationIn]) -> None:
+    """Replace the room's extra destinations with `given`, keeping the saved keys of those named by id."""
+    saved = {d["id"]: d for d in room.destinations or []}
+    unknown = {f"destinations.{i}.id": f"destination {d.id} is not one of this room's"
+               for i, d in enumerate(given) if d.id is not None and d.id not in saved}
+    if unknown:
+        field, message = next(iter(unknown.items()))
+        raise ApiError(422, "invalid", f"{field}: {message}", unknown)
+    next_id = max(saved, default=0) + 1
+    out = []
+    for d in given:
+        kept = saved.get(d.id, {})
+        if d.stream_key is not None:
+            key_enc, hint = secrets.encrypt(d.stream_key, data_key()), secrets.hint(d.stream_key)
+        else:
+            key_enc, hint = kept.get("key_enc", ""), kept.get("key_hint", "")
+        ident = d.id if d.id is not None else next_id
+        next_id += d.id is None
+        out.append({"id": ident, "name": d.name, "server_url": d.server_url, "key_enc": key_enc, "key_hint": hint,
+                    "enabled": d.enabled})
+    room.destinations = out
+
+
 class RoomIn(Model):
     name: str = Field(min_length=1, max_length=100)
     platform: Platform
@@ -157,6 +210,8 @@ class RoomIn(Model):
     stream_key: str = Field("", max_length=500, json_schema_extra=STREAM_KEY_DOC, description="secret; write-only")
     settings: RoomSettings = Field(default_factory=RoomSettings)
     sources: SourcesIn = Field(default_factory=SourcesIn, description="where its lives read their audience from")
+    destinations: list[DestinationIn] = Field(default_factory=list, max_length=MAX_DESTINATIONS,
+                                              description="more RTMP servers each live is pushed to")
 
     _url = field_validator("server_url")(lambda cls, v: check_server_url(v))
 
@@ -171,6 +226,9 @@ class RoomPatch(Model):
     settings: RoomSettings | None = None
     sources: SourcesIn | None = Field(None, description="only the fields given change; a secret given as '' is "
                                       "removed")
+    destinations: list[DestinationIn] | None = Field(None, max_length=MAX_DESTINATIONS,
+                                                     description="replaces the list; a saved one named by id keeps "
+                                                     "its key unless one is given")
 
     _url = field_validator("server_url")(lambda cls, v: v if v is None else check_server_url(v))
     _key = field_validator("stream_key")(lambda cls, v: v if v is None else check_stream_key(v))
@@ -184,6 +242,7 @@ class RoomOut(Out):
     stream_key: str = Field(description="masked: '' when none is set, else '****' and at most 4 characters")
     settings: dict[str, Any] = Field(description="RoomSettings; keys a room was stored without show their defaults")
     sources: SourcesOut = Field(description="its audience sources; credentials only say whether they are set")
+    destinations: list[DestinationOut] = Field(description="more RTMP servers each live is pushed to")
     created_at: datetime
 
     @classmethod
@@ -191,6 +250,9 @@ class RoomOut(Out):
         masked = ("****" + room.key_hint) if room.stream_key_enc else ""
         return cls(id=room.id, name=room.name, platform=room.platform, server_url=room.server_url,
                    stream_key=masked, settings=shown_settings(room.settings), sources=SourcesOut.of(room),
+                   destinations=[DestinationOut(id=d["id"], name=d["name"], server_url=d["server_url"],
+                                                stream_key=("****" + d["key_hint"]) if d.get("key_enc") else "",
+                                                enabled=d.get("enabled", True)) for d in room.destinations or []],
                    created_at=room.created_at)
 
 
@@ -215,7 +277,9 @@ def create_room(body: RoomIn):
     s.add(room)
     s.flush()
     sources = store_sources(room, body.sources)
-    audit.record("room.create", f"room:{room.id}", name=room.name, platform=room.platform, sources=sources)
+    store_destinations(room, body.destinations)
+    audit.record("room.create", f"room:{room.id}", name=room.name, platform=room.platform, sources=sources,
+                 destinations=len(body.destinations))
     s.commit()
     return RoomOut.of(room)
 
@@ -242,6 +306,9 @@ def change_room(room_id: int, body: RoomPatch):
     detail = {}
     if body.sources is not None:
         detail["sources"] = store_sources(room, body.sources)  # which fields, never their values
+    if body.destinations is not None:
+        store_destinations(room, body.destinations)
+        detail["destinations"] = len(body.destinations)
     audit.record("room.change", f"room:{room.id}", fields=sorted(body.model_dump(exclude_none=True)), **detail)
     s.commit()
     return RoomOut.of(room)

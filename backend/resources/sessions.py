@@ -16,7 +16,7 @@ from backend import audit
 from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, current_user, get_or_404, paginate, route
 from backend.db import db
 from backend.errors import ApiError
-from backend.resources import control, events
+from backend.resources import control, events, outputs
 from backend.resources.schedules import Id, check_refs
 from backend.resources.workers import announced
 from db.models import (ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES, ComplianceEvent, LiveSession,
@@ -26,6 +26,7 @@ from streamer.control.bus import BusError
 bp = Blueprint("sessions", __name__, url_prefix="/api/sessions")
 bp.register_blueprint(control.bp)
 bp.register_blueprint(events.bp)
+bp.register_blueprint(outputs.bp)
 log = logging.getLogger("livehost.api")
 
 Status = Literal["queued", "starting", "live", "stopping", "ended", "failed"]
@@ -114,6 +115,15 @@ class MusicStatus(Out):
     ducked: bool | None = Field(None, description="lowered under the voice now")
 
 
+class DestinationStatus(Out):
+    name: str = Field(description="where: the push URL with its key masked, the recording, the preview")
+    connected: bool | None = None
+    bitrate: int | None = Field(None, description="bits per second sent lately")
+    reconnects: int | None = None
+    dropped: int | None = Field(None, description="packets dropped because it fell behind")
+    error: str | None = Field(None, description="why it is down or stopped (the key masked)")
+
+
 class SceneStatus(Out):
     card: str | None = Field(None, description="the card over the picture (starting_soon, be_right_back); null: none")
     music: MusicStatus | None = Field(None, description="the background music; null when the room has none")
@@ -133,7 +143,9 @@ class LiveStatus(Out):
     pending_replies: int | None = Field(None, description="replies to comments waiting to be said")
     position: Any = Field(None, description="where the script resumes: {round, segment, sentence}")
     queues: dict[str, int] | None = Field(None, description="depth of each pipeline queue")
-    connected: bool | None = Field(None, description="the output (RTMP) is connected")
+    connected: bool | None = Field(None, description="the output (RTMP) is connected: every destination")
+    destinations: list[DestinationStatus] | None = Field(None, description="each place the live goes, from one "
+                                                         "encoding: RTMP servers, the recording, the preview")
     errors: int | None = Field(None, description="errors so far in this live")
     worker: str | None = Field(None, description="the worker running the live")
     updated_at: float | None = Field(None, description="when the worker wrote this (Unix time, seconds)")

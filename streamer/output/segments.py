@@ -24,6 +24,26 @@ log = logging.getLogger("livehost.output")
 MANIFEST = "recording.json"
 
 
+def earlier_segments(folder: Path) -> list[dict]:
+    """The segments a recording in `folder` already holds: its manifest's, and any segment it does
+    not list (the one being written when a process was killed), measured from its packets."""
+    manifest = folder / MANIFEST
+    listed = json.loads(manifest.read_text())["segments"] if manifest.exists() else []
+    known = {s["file"] for s in listed}
+    for path in sorted(folder.glob("seg-[0-9][0-9][0-9][0-9][0-9].ts")):
+        if path.name in known:
+            continue
+        try:
+            with av.open(str(path)) as c:
+                times = [float(p.pts * p.time_base) for p in c.demux(video=0) if p.pts is not None]
+        except (av.FFmpegError, OSError):
+            times = []
+        if times:
+            listed.append({"file": path.name, "start": round(times[0], 3),
+                           "duration": round(times[-1] - times[0] + 0.04, 3), "bytes": path.stat().st_size})
+    return sorted(listed, key=lambda s: s["file"])
+
+
 class SegmentSink(Sink):
     """Writes the live into `folder` as seg-00001.ts, seg-00002.ts, ..."""
 
@@ -45,15 +65,17 @@ class SegmentSink(Sink):
             probe = self.folder / ".writable"
             probe.write_bytes(b"")
             probe.unlink()
+            self.segments = earlier_segments(self.folder)  # a live resumed after its worker was lost
         except OSError as e:
             raise SinkError(f"cannot record into {self.folder}: {e.strerror or e}") from None
+        self._next = max((int(s["file"][4:9]) for s in self.segments), default=0) + 1
 
     @property
     def connected(self) -> bool:
         return self.failed is None
 
     def describe(self) -> str:
-        return f"recording {self.folder}"
+        return "recording"
 
     def write(self, packet: av.Packet) -> None:
         if self.failed is not None:
@@ -75,7 +97,8 @@ class SegmentSink(Sink):
 
     def _next_segment(self, t: float) -> None:
         self._finish_segment()
-        self._file = self.folder / f"seg-{len(self.segments) + 1:05d}.ts"
+        self._file = self.folder / f"seg-{self._next:05d}.ts"
+        self._next += 1
         self._out = av.open(str(self._file), "w", format="mpegts")
         self._streams = {"video": self._out.add_stream_from_template(self.encoder.video),
                          "audio": self._out.add_stream_from_template(self.encoder.audio)}

@@ -103,7 +103,7 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
                          "interrupt_on": ["superchat", "guard"], "thank": ["gift"], "thank_min_value": 1.5,
                          "thank_batch_s": 20, "read_names": False},
             "knowledge": "Shipping is free; returns within 7 days.", "banned_words": {"add": ["秒杀"], "allow": ["最"]},
-            "products": [], "reword_loops": False,
+            "products": [], "reword_loops": False, "record": True,
             "scene": {"captions": False, "caption_style": "outline", "caption_box": {"x": 0.1, "y": 0.8, "w": 0.8, "h": 0.1},
                       "caption_size": 0.06, "ai_label": "on", "ai_label_text": "AI数字人", "ai_label_corner": "bottom-left",
                       "background": {"type": "blur", "media": None}, "logo": None,
@@ -140,7 +140,7 @@ def test_room_settings_left_out_are_the_defaults(api, tokens):
                 "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
                 "language": "auto", "audience": AUDIENCE_DEFAULTS, "knowledge": "",
                 "banned_words": {"add": [], "allow": []}, "products": [], "reword_loops": True,
-                "scene": SCENE_DEFAULTS}
+                "record": False, "scene": SCENE_DEFAULTS}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},
@@ -208,7 +208,7 @@ def test_the_streamer_reads_what_the_api_stores():
 
     stored = Reads(RoomSettings.model_validate(SETTINGS).model_dump())
     policy = RoomPolicy.from_settings(stored)
-    worker_reads = {"knowledge", "products", "scene"}  # the live's catalog and scene (scheduler.worker.live_spec)
+    worker_reads = {"knowledge", "products", "scene", "record"}  # the live's catalog and scene (scheduler.worker.live_spec)
     assert stored.read | worker_reads == set(RoomSettings.model_fields), "the worker and the API disagree on the keys"
     assert (policy.persona, policy.answer_immediately, policy.interrupt_gap_s, policy.speech_during_action) == \
         (SETTINGS["persona"], True, 2.5, "interrupt")

@@ -112,6 +112,20 @@ def test_a_streamer_killed_mid_live_leaves_every_finished_segment_playable(nginx
     assert len(finished) >= 3
     for path in finished:
         assert playable_seconds(path) >= 1.9, f"{path.name} does not play after the kill"
+    cut_short = sorted(kept.glob("seg-*.ts"))[len(finished):]  # the one being written at the kill
+
+    # The live resumed (as another worker would): the recording goes on beside what was kept.
+    again = subprocess.run(livehost_cmd("demo", "--push", nginx_rtmp.url("killed"), "--segments", str(kept),
+                                        "--size", "320x568", "--no-console", "--duration", "5"),
+                           env={**cli_env, "LIVEHOST_RECORDING_SEGMENT_S": "2"}, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    manifest = json.loads((kept / "recording.json").read_text())
+    files = [s["file"] for s in manifest["segments"]]
+    assert manifest["complete"] is True and files == sorted(set(files))
+    assert files[:len(finished)] == [p.name for p in finished] and all(p.name in files for p in cut_short)
+    assert len(files) >= len(finished) + len(cut_short) + 2
+    assert all(playable_seconds(kept / f) > 0 for f in files)
 
 
 def test_a_full_disk_stops_the_recording_and_the_live_goes_on(nginx_rtmp, cli_env, tmp_path):

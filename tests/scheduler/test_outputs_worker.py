@@ -1,0 +1,87 @@
+"""What a deployment's live leaves its operators: a room with a second destination and recording on,
+run by a real worker process. Both nginx-rtmp ingests receive it; the API (a real server) serves
+the preview to signed-in users only, with no stream key in it, and PyAV plays it while the live
+runs; after the live the recording is listed with its segments, which play and add up to the live."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import av
+import pytest
+
+from tests.helpers.api import PASSWORD, api_call
+from tests.streamer.test_destinations import playable_seconds, second_ingest  # noqa: F401 - fixture
+from tests.streamer.test_live_rtmp import start_pull
+
+pytestmark = pytest.mark.slow
+KEY = "k3y-of-the-preview-test"
+
+
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment, second_ingest):  # noqa: F811
+    d = deployment
+    room, script = d.room(KEY), d.script([{"say": "Hello from both ingests."}, {"pause": 1500}], loop=0)
+    api = d.api()
+    r = api.patch(f"/api/rooms/{room}", json={
+        "destinations": [{"name": "second", "server_url": f"rtmp://127.0.0.1:{second_ingest.port}/live",
+                          "stream_key": "the-second-key"}],
+        "settings": {"record": True}})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["destinations"][0]["stream_key"] == "****-key"  # its last 4 characters
+    base = d.serve()
+    d.api("viewer")  # signs up the_viewer
+    token = api_call(base, "POST", "/api/auth/login", body={"username": "the_viewer", "password": PASSWORD})[
+        "access_token"]
+    d.env["LIVEHOST_RECORDING_SEGMENT_S"] = "3"
+    d.scheduler()
+    d.worker("wOut")
+    d.wait_workers("wOut")
+    first, second = start_pull(d.nginx.url(KEY), decode=False, max_seconds=3), \
+        start_pull(second_ingest.url("the-second-key"), decode=False, max_seconds=3)
+    session = d.go_live(room, script)
+
+    playlist = f"{base}/api/sessions/{session}/preview/index.m3u8"
+    assert d.wait_for(lambda: get(playlist, token)[0] == 200, 60), "no preview\n" + d.logs()
+    status, body = get(playlist, token)
+    assert b"#EXTM3U" in body and KEY.encode() not in body and b"second-key" not in body
+    assert get(playlist)[0] == 401
+    with av.open(playlist, options={"headers": f"Authorization: Bearer {token}\r\n"}, timeout=10) as c:
+        frames = 0
+        for _ in c.decode(video=0):
+            frames += 1
+            if frames >= 50:
+                break
+    assert frames >= 50, f"the preview played {frames} frames"
+
+    for thread, got in (first, second):
+        thread.join(40)
+        assert got.get("media") is not None and len(got["media"].video) >= 50, (got.get("error"), d.logs())
+    live = api.get(f"/api/sessions/{session}").get_json()["live"]
+    names = [dest["name"] for dest in live["destinations"]]
+    assert len(names) == 4 and "preview" in names and "recording" in names, live["destinations"]
+    assert all(KEY not in n and "second-key" not in n for n in names)
+
+    assert api.post(f"/api/sessions/{session}/stop").status_code == 202
+    assert d.wait_for(lambda: d.session(session).status == "ended", 30), d.logs()
+    assert get(playlist, token)[0] == 404  # the preview is gone with the live
+    status, body = get(f"{base}/api/sessions/{session}/recording", token)
+    assert status == 200, body
+    rec = json.loads(body)
+    assert rec["complete"] is True and len(rec["segments"]) >= 2 and rec["error"] is None
+    seconds = live["seconds"]
+    assert rec["duration"] >= seconds - 0.5, (rec["duration"], seconds)
+    status, segment = get(base + rec["segments"][0]["url"], token)
+    assert status == 200 and len(segment) == rec["segments"][0]["bytes"]
+    path = d.tmp / "first.ts"
+    path.write_bytes(segment)
+    assert playable_seconds(path) >= 2.9
