@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python -m bench.audience
 	$(BIN)/python -m bench.selling
 	$(BIN)/python -m bench.scene
+	$(BIN)/python -m bench.outputs
 	$(BIN)/python -m bench.transcriber
 	$(BIN)/python -m bench.musetalk_model
 	$(BIN)/python -m bench.musetalk_engine

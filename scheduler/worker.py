@@ -36,6 +36,7 @@ from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources,
 from streamer.control.link import connect_redis
 from streamer.director import Position
 from streamer.live import Live, LiveState
+from streamer.output.rtmp import mask_url
 from streamer.room import RoomPolicy
 from streamer.script import parse_script
 from streamer.selling.products import Catalog, ProductError
@@ -211,7 +212,8 @@ class LiveRunner:
             raise
         except Exception as e:  # noqa: BLE001 - every reason not to start is reported, one line
             raise CannotStart(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
-        log.info("session %s: live to %s (attempt %d, from %s)", self.id, live.parts.sink.describe(), row["attempt"],
+        where = ", ".join(mask_url(o.url) for o in spec.output if isinstance(o, PushTo))
+        log.info("session %s: live to %s (attempt %d, from %s)", self.id, where, row["attempt"],
                  spec.start)
         return live
 

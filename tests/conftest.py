@@ -25,6 +25,16 @@ def nginx_rtmp(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def second_ingest(tmp_path):
+    """Another nginx-rtmp, as a second platform."""
+    need(nginx_binary() is not None and rtmp_module() is not None, "nginx with the RTMP module is not installed")
+    server = NginxRtmp(tmp_path / "nginx-2", rtmp_module(), nginx_binary())
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def avatars_dir(tmp_path_factory):
     """A folder with the default avatar prepared once for the whole test run."""

@@ -12,7 +12,6 @@ from db.models import LiveSession, Room
 from streamer.build import LiveSpec, RecordSegments, Resources, build_live
 from streamer.script import parse_script
 from streamer.settings import Settings
-from tests.backend.test_sessions import new_session, set_status
 from tests.helpers.api import make_refs
 
 ROOM = {"name": "Tea", "platform": "douyin", "server_url": "rtmp://push.example.com/live", "stream_key": "main-key-123456"}
@@ -60,6 +59,13 @@ def test_extra_destinations_keep_their_keys_secret_and_by_id(api, tokens):
     assert push_urls(api, room["id"]) == ["rtmp://push.example.com/live/main-key-123456"]
 
 
+def new_session(api, tokens, refs: dict) -> int:
+    body = {"room_id": refs["rooms"][0], **{k: refs[k] for k in ("script_id", "avatar_id", "voice_id")}}
+    r = api.post("/api/sessions", headers=tokens["operator"], json=body)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
 def record(var: Path, session_id: int, seconds: float = 5.0) -> None:
     """A recording of a short live, made by the streamer's segment sink, where a worker puts it."""
     settings = Settings(width=320, height=568, avatars_dir=var.parent / "avatars")
@@ -94,7 +100,9 @@ def test_a_lives_recording_is_listed_served_and_deleted_after_the_live(api, toke
         assert api.get(f"{url}/{name}", headers=tokens["viewer"]).status_code == 404, name
 
     assert api.delete(url, headers=tokens["operator"]).status_code == 409  # its live is queued: not over
-    set_status(api, sid, "ended")
+    with api.app_.extensions["livehost.db"].sessions() as s:
+        s.get(LiveSession, sid).status = "ended"
+        s.commit()
     assert api.delete(url, headers=tokens["viewer"]).status_code == 403
     assert api.delete(url, headers=tokens["operator"]).status_code == 204
     assert api.get(url, headers=tokens["viewer"]).status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import av
 import numpy as np
@@ -255,3 +256,29 @@ def write_audio(path, samples: np.ndarray, rate: int, codec: str = "mp3") -> Non
             c.mux(packet)
         for packet in stream.encode(None):
             c.mux(packet)
+
+
+def start_pull(url: str, **kw):
+    """read_media(url, **kw) on a thread of its own: (the thread, {"media"} or {"media": None, "error"})."""
+    result = {}
+
+    def pull():
+        try:
+            result["media"] = read_media(url, **kw)
+        except Exception as e:  # noqa: BLE001 - shown by the test that looks for the media
+            result["media"] = None
+            result["error"] = repr(e)
+
+    th = threading.Thread(target=pull, daemon=True)
+    th.start()
+    return th, result
+
+
+def playable_seconds(path: Path) -> float:
+    """Seconds of video a segment decodes to (0 when it does not decode)."""
+    try:
+        with av.open(str(path)) as c:
+            times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    except (av.FFmpegError, OSError):
+        return 0.0
+    return times[-1] - times[0] + 0.04 if times else 0.0

@@ -12,8 +12,7 @@ import av
 import pytest
 
 from tests.helpers.api import PASSWORD, api_call
-from tests.streamer.test_destinations import playable_seconds, second_ingest  # noqa: F401 - fixture
-from tests.streamer.test_live_rtmp import start_pull
+from tests.helpers.media import playable_seconds, start_pull
 
 pytestmark = pytest.mark.slow
 KEY = "k3y-of-the-preview-test"
@@ -28,7 +27,7 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment, second_ingest):  # noqa: F811
+def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment, second_ingest):
     d = deployment
     room, script = d.room(KEY), d.script([{"say": "Hello from both ingests."}, {"pause": 1500}], loop=0)
     api = d.api()

@@ -11,7 +11,7 @@ from db.models import Media, Product, Room, Script
 from streamer.avatar.default import DEFAULT_ID, ensure_default_avatar
 from streamer.avatar.store import load_avatar
 from streamer.scene.preview import render_preview
-from tests.scheduler.test_selling_worker import queue_live, run_live
+from tests.helpers.worker import queue_live, run_live
 
 
 def test_the_live_gets_the_rooms_scene_with_the_librarys_files(any_database, tmp_path, monkeypatch):

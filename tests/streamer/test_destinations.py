@@ -9,26 +9,14 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
+from tests.helpers.media import playable_seconds, start_pull
 from tests.helpers.process import livehost_cmd, need
-from tests.helpers.servers import NginxRtmp, nginx_binary, rtmp_module
-from tests.streamer.test_live_rtmp import start_pull
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def second_ingest(nginx_rtmp, tmp_path):
-    """Another nginx-rtmp, as a second platform."""
-    server = NginxRtmp(tmp_path / "nginx-2", rtmp_module(), nginx_binary())
-    server.start()
-    yield server
-    server.stop()
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -37,16 +25,6 @@ def wait_for(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout:g} s")
         time.sleep(0.1)
-
-
-def playable_seconds(path: Path) -> float:
-    """Seconds of video a segment decodes to (0 when it does not decode)."""
-    try:
-        with av.open(str(path)) as c:
-            times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
-    except (av.FFmpegError, OSError):
-        return 0.0
-    return times[-1] - times[0] + 0.04 if times else 0.0
 
 
 def test_one_ingest_going_down_three_times_never_touches_the_other(nginx_rtmp, second_ingest, cli_env, tmp_path):

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from tests.helpers.live import mouth_box_on_canvas
-from tests.helpers.media import mouth_motion, read_media
+from tests.helpers.media import mouth_motion, start_pull
 from tests.helpers.process import livehost_cmd
 
 SCRIPT = """\
@@ -20,21 +19,6 @@ segments:
   - pause: 1500
   - say: The mouth should move while I speak, and rest while I am silent.
 """
-
-
-def start_pull(url: str, **kw):
-    result = {}
-
-    def pull():
-        try:
-            result["media"] = read_media(url, **kw)
-        except Exception as e:  # noqa: BLE001 - shown by the test that looks for the media
-            result["media"] = None
-            result["error"] = repr(e)
-
-    th = threading.Thread(target=pull, daemon=True)
-    th.start()
-    return th, result
 
 
 @pytest.mark.slow
