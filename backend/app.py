@@ -15,6 +15,7 @@ from backend.db import close_session
 from backend.errors import register_error_handlers
 from backend.kv import MemoryRevocations, RedisRevocations
 from backend.limits import limit_request_bodies
+from backend.metrics import init_metrics
 from backend.settings import ApiSettings
 from db.database import Database
 
@@ -76,6 +77,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
+    init_metrics(app)  # before the dashboard's catch-all
     # the dashboard last: its catch-all after /api
     for module in (auth, users, rooms, relay, avatars, voices, products, media, scene, scripts, schedules, sessions,
                    audience, feed, audit_log, health, workers, transcriber, openapi, dashboard):

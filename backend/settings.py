@@ -43,6 +43,8 @@ class ApiSettings(DataSettings):
                                                      "(0: none)")
     sse_keepalive_s: float = Field(15.0, gt=0, description="seconds of silence before an event stream sends a "
                                                            "keep-alive comment")
+    metrics_token: str = Field("", repr=False, description="Prometheus must send it (Bearer) to read /metrics; "
+                               "empty: /metrics is open (keep it on a private network)")
     testing: bool = Field(False, description="Flask's testing mode (tests)")
 
     @field_validator("cors_origins", mode="before")

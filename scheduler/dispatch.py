@@ -59,6 +59,8 @@ class DispatchSettings(DataSettings):
                                            "missing for as long again gives the live to another worker")
     max_attempts: int = Field(3, ge=1, description="runs of a live (the first start included) before it is "
                                                    "marked failed")
+    metrics_port: int = Field(0, ge=0, le=65535, description="a worker serves its Prometheus metrics on this port "
+                              "(0: none)")
     recording_keep_days: float = Field(30.0, ge=0, description="recordings older than this are deleted (0: kept)")
     recording_max_gb: float = Field(100.0, ge=0, description="the oldest recordings are deleted while all of them "
                                     "take more than this (0: no limit)")

@@ -30,6 +30,7 @@ from scheduler.audience_log import AudienceLog, next_seq
 from scheduler.compliance_log import ComplianceLog
 from scheduler.claims import RedisClaims, Renewal
 from scheduler.dispatch import DispatchSettings, Local
+from scheduler.metrics import WorkerMetrics
 from scheduler.queue import QUEUE, RUN_LIVE, make_celery
 from streamer.audience import SourceSpec
 from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources, build_live
@@ -73,6 +74,7 @@ class WorkerContext:
         self.shutting_down = threading.Event()
         self.resources = Resources(settings)  # engines and avatars, loaded once for all lives
         self.running: dict[int, "LiveRunner"] = {}
+        self.metrics = WorkerMetrics()
 
 
 class LiveRunner:
@@ -102,17 +104,20 @@ class LiveRunner:
             try:
                 live = self._build(row)
             except CannotStart as e:
+                ctx.metrics.errors.labels("start").inc()
                 if not keeper.lost.is_set():
                     self._finish(SessionStatus.FAILED, str(e))
                 log.error("session %s: cannot start: %s", self.id, e)
                 return "failed"
             ctx.running[self.id] = self
+            ctx.metrics.lives.set(len(ctx.running))
             try:
                 if row["scheduled_at"] is not None:
                     self._wait_for_start(row["scheduled_at"])
                 return self._run(live)
             finally:
                 ctx.running.pop(self.id, None)
+                ctx.metrics.lives.set(len(ctx.running))
         finally:
             keeper.stop()
             ctx.claims.release(self.id, ctx.name)
@@ -218,6 +223,7 @@ class LiveRunner:
         return live
 
     def _on_event(self, kind: str, **fields) -> None:
+        self.ctx.metrics.on_event(kind, fields)
         if kind == "reply" and fields.get("comment_id") is not None and fields.get("text"):
             self._db_jobs.put((fields["comment_id"], fields["text"]))
         elif kind in ("audience", "audience_action"):
@@ -383,6 +389,8 @@ def run_worker(slots: int, name: str | None = None, dispatch: DispatchSettings |
         ctx.shutting_down.set()
 
     signals.worker_shutting_down.connect(shutting_down, weak=False)
+    if dispatch.metrics_port:
+        ctx.metrics.serve(dispatch.metrics_port)
     threading.Thread(target=_announce, args=(ctx,), name="worker-announce", daemon=True).start()
     log.info("worker %s: %d slot(s), lipsync %s", ctx.name, slots, settings.lipsync)
     worker = app.Worker(pool="threads", concurrency=slots, hostname=f"{ctx.name}@livehost", queues=[QUEUE],

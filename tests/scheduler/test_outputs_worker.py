@@ -1,7 +1,8 @@
 """What a deployment's live leaves its operators: a room with a second destination and recording on,
 run by a real worker process. Both nginx-rtmp ingests receive it; the API (a real server) serves
 the preview to signed-in users only, with no stream key in it, and PyAV plays it while the live
-runs; after the live the recording is listed with its segments, which play and add up to the live."""
+runs; /metrics of the API and of the worker move with the live (fps, an interrupt's latency);
+after the live the recording is listed with its segments, which play and add up to the live."""
 from __future__ import annotations
 
 import json
@@ -10,9 +11,11 @@ import urllib.request
 
 import av
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.api import PASSWORD, api_call
 from tests.helpers.media import playable_seconds, start_pull
+from tests.helpers.process import free_port
 
 pytestmark = pytest.mark.slow
 KEY = "k3y-of-the-preview-test"
@@ -25,6 +28,12 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def samples(text: bytes) -> dict[tuple[str, tuple], float]:
+    """Prometheus text, read by Prometheus's own parser: {(name, labels): value}."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text.decode()) for s in family.samples}
 
 
 def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment, second_ingest):
@@ -42,6 +51,7 @@ def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment,
     token = api_call(base, "POST", "/api/auth/login", body={"username": "the_viewer", "password": PASSWORD})[
         "access_token"]
     d.env["LIVEHOST_RECORDING_SEGMENT_S"] = "3"
+    d.env["LIVEHOST_METRICS_PORT"] = str(metrics_port := free_port())
     d.scheduler()
     d.worker("wOut")
     d.wait_workers("wOut")
@@ -67,6 +77,17 @@ def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment,
         assert got.get("media") is not None and len(got["media"].video) >= 50, (got.get("error"), d.logs())
     live = api.get(f"/api/sessions/{session}").get_json()["live"]
     names = [dest["name"] for dest in live["destinations"]]
+
+    # Metrics: the API's (rates from the heartbeat) and the worker's own (latencies from its events).
+    deployment_metrics = samples(get(f"{base}/metrics")[1])
+    assert deployment_metrics[("livehost_live_fps", (("session", str(session)),))] > 20
+    assert deployment_metrics[("livehost_lives", (("state", "live"),))] == 1
+    assert api.post(f"/api/sessions/{session}/interrupt").status_code == 202
+    worker_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    assert d.wait_for(lambda: samples(get(worker_url)[1]).get(("livehost_interrupt_seconds_count", ())) == 1, 10)
+    worker_metrics = samples(get(worker_url)[1])
+    assert worker_metrics[("livehost_worker_lives", ())] == 1
+    assert worker_metrics[("livehost_interrupt_seconds_sum", ())] < 1.0
     assert len(names) == 4 and "preview" in names and "recording" in names, live["destinations"]
     assert all(KEY not in n and "second-key" not in n for n in names)
 
