@@ -73,14 +73,14 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     from backend.control import make_bus
     from backend.resources import (audience, audit_log, avatars, dashboard, feed, health, media, openapi, products,
                                    relay, rooms, scene, schedules, scripts, sessions, transcriber, users, voices,
-                                   workers)
+                                   webhooks, workers)
 
     auth.init_jwt(app, RedisRevocations(client) if client else MemoryRevocations())
     app.extensions["livehost.bus"] = make_bus(client)
     init_metrics(app)  # before the dashboard's catch-all
     # the dashboard last: its catch-all after /api
     for module in (auth, users, rooms, relay, avatars, voices, products, media, scene, scripts, schedules, sessions,
-                   audience, feed, audit_log, health, workers, transcriber, openapi, dashboard):
+                   audience, feed, audit_log, health, workers, transcriber, webhooks, openapi, dashboard):
         app.register_blueprint(module.bp)
     app.config["SOCK_SERVER_OPTIONS"] = relay.SOCKET_OPTIONS  # the relay's WebSocket (flask-sock)
 

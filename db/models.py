@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from db import secrets
+from db.alerts import Hook
 
 ROLES = ("admin", "operator", "viewer")
 PLATFORMS = ("douyin", "bilibili", "kuaishou", "youtube", "custom")
@@ -313,6 +314,27 @@ class Media(Timestamped, Base):
     width: Mapped[int | None] = mapped_column(Integer, default=None)  # pixels; image and video
     height: Mapped[int | None] = mapped_column(Integer, default=None)
     __table_args__ = NO_REUSE
+
+
+class Webhook(Timestamped, Base):
+    """Where a deployment's alerts go (db.alerts): an incoming webhook of a chat or any HTTP
+    receiver. Its URL holds a token: kept encrypted, shown only as its host."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(16), default="generic")  # db.alerts.FORMATS
+    url_enc: Mapped[str] = mapped_column(Text)  # Fernet token of the URL
+    url_host: Mapped[str] = mapped_column(String(255), default="")  # for people: where it goes
+    secret_enc: Mapped[str] = mapped_column(Text, default="")  # DingTalk's or Feishu's signing secret
+    events: Mapped[list[Any]] = mapped_column(default=list)  # started, failed, disconnected, ended
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = NO_REUSE
+
+    def hook(self, data_key: str) -> Hook:
+        """The db.alerts.Hook to send with (secrets decrypted: never log or return them)."""
+        return Hook(self.name, secrets.decrypt(self.url_enc, data_key), self.format,
+                    secrets.decrypt(self.secret_enc or "", data_key), tuple(self.events or ()))
 
 
 class ComplianceEvent(Base):

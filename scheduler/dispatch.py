@@ -61,6 +61,8 @@ class DispatchSettings(DataSettings):
                                                    "marked failed")
     metrics_port: int = Field(0, ge=0, le=65535, description="a worker serves its Prometheus metrics on this port "
                               "(0: none)")
+    alert_disconnect_s: float = Field(30.0, gt=0, description="a destination disconnected this long sends a "
+                                      "'disconnected' alert")
     recording_keep_days: float = Field(30.0, ge=0, description="recordings older than this are deleted (0: kept)")
     recording_max_gb: float = Field(100.0, ge=0, description="the oldest recordings are deleted while all of them "
                                     "take more than this (0: no limit)")

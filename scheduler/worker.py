@@ -22,10 +22,11 @@ from pathlib import Path
 import redis
 from sqlalchemy import select, update
 
+from db.alerts import Alert, Notifier
 from db.database import Database
 from db.media import scene_for_live, scene_media_paths
 from db.models import Avatar as AvatarRow
-from db.models import RUNNING_STATUSES, Comment, LiveSession, Product, Room, Script, SessionStatus, Voice
+from db.models import RUNNING_STATUSES, Comment, LiveSession, Product, Room, Script, SessionStatus, Voice, Webhook
 from scheduler.audience_log import AudienceLog, next_seq
 from scheduler.compliance_log import ComplianceLog
 from scheduler.claims import RedisClaims, Renewal
@@ -75,6 +76,18 @@ class WorkerContext:
         self.resources = Resources(settings)  # engines and avatars, loaded once for all lives
         self.running: dict[int, "LiveRunner"] = {}
         self.metrics = WorkerMetrics()
+        self.notifier = Notifier()
+
+    def alert(self, event: str, text: str, **fields) -> None:
+        """Tell the deployment's webhooks (in the background; a database hiccup only skips it)."""
+        try:
+            with self.db.sessions() as s:
+                hooks = [w.hook(self.dispatch.data_key)
+                         for w in s.scalars(select(Webhook).where(Webhook.enabled.is_(True)))]
+        except Exception as e:  # noqa: BLE001 - an alert is never worth a live
+            log.warning("alerts: webhooks not read (%s); %s alert skipped", type(e).__name__, event)
+            return
+        self.notifier.send(hooks, Alert(event, text, {"worker": self.name, **fields}))
 
 
 class LiveRunner:
@@ -107,6 +120,8 @@ class LiveRunner:
                 ctx.metrics.errors.labels("start").inc()
                 if not keeper.lost.is_set():
                     self._finish(SessionStatus.FAILED, str(e))
+                    ctx.alert("failed", f"live {self.id} of room {row['room'].name if row['room'] else '?'} "
+                              f"failed to start: {e}", session=self.id, reason=str(e))
                 log.error("session %s: cannot start: %s", self.id, e)
                 return "failed"
             ctx.running[self.id] = self
@@ -209,6 +224,7 @@ class LiveRunner:
 
     def _build(self, row: dict) -> Live:
         ctx = self.ctx
+        self.room_name = row["room"].name if row["room"] is not None else "?"
         try:
             spec = self.live_spec(row)
             live = build_live(spec, ctx.resources, bus=ctx.bus, worker=ctx.name, on_event=self._on_event,
@@ -241,10 +257,15 @@ class LiveRunner:
         ctx = self.ctx
         live.start()
         outcome = "ended"
+        down_since: dict[str, float] = {}  # destination -> when it was first seen disconnected (alerted: -1)
         try:
             ours = self._save(live, first=True)
+            if ours:
+                ctx.alert("started", f"live {self.id} of room {self.room_name} is on air", session=self.id,
+                          room=self.room_name)
             next_save = time.monotonic() + SAVE_EVERY_S
             while not live.wait(0.25):
+                self._watch_destinations(live, down_since)
                 if self.lost.is_set():
                     log.error("session %s: lost its claim; another worker runs it now; stopping here", self.id)
                     outcome = "lost"
@@ -276,11 +297,46 @@ class LiveRunner:
             self._finish(SessionStatus.QUEUED, f"worker {ctx.name} shut down; handed back", position)
             log.info("session %s: handed back at %s", self.id, position)
         elif live.state == LiveState.FAILED or outcome == "error":
-            self._finish(SessionStatus.FAILED, live.errors[-1] if live.errors else "the worker loop failed", position)
+            reason = live.errors[-1] if live.errors else "the worker loop failed"
+            self._finish(SessionStatus.FAILED, reason, position)
+            ctx.alert("failed", f"live {self.id} of room {self.room_name} failed: {reason}", session=self.id,
+                      room=self.room_name, reason=reason)
             outcome = "failed"
         else:
             self._finish(SessionStatus.ENDED, None, position)
+            ctx.alert("ended", **self._summary(live))
         return outcome
+
+    def _watch_destinations(self, live: Live, down_since: dict[str, float]) -> None:
+        """A 'disconnected' alert for each destination down longer than alert_disconnect_s (once
+        until it is back)."""
+        now, limit = time.monotonic(), self.ctx.dispatch.alert_disconnect_s
+        for d in live.status().get("destinations") or []:
+            name = d["name"]
+            if d.get("connected"):
+                down_since.pop(name, None)
+                continue
+            since = down_since.setdefault(name, now)
+            if since >= 0 and now - since >= limit:
+                down_since[name] = -1.0
+                self.ctx.alert("disconnected", f"live {self.id} of room {self.room_name}: {name} disconnected for "
+                               f"{limit:g} s ({d.get('error') or 'no answer'})", session=self.id, room=self.room_name,
+                               destination=name, reason=d.get("error"))
+
+    def _summary(self, live: Live) -> dict:
+        """The 'ended' alert: how long, what the viewers said and what the host answered, reconnects,
+        and where the recording is."""
+        st = live.status()
+        heard = st.get("audience") or {}
+        reconnects = sum(d.get("reconnects") or 0 for d in st.get("destinations") or [])
+        recorded = any(d.get("name") == "recording" for d in st.get("destinations") or [])
+        fields = {"session": self.id, "room": self.room_name, "duration_s": st.get("seconds", 0),
+                  "comments": heard.get("received", 0), "answered": heard.get("answered", 0),
+                  "reconnects": reconnects, "recording": f"/api/sessions/{self.id}/recording" if recorded else None}
+        text = (f"live {self.id} of room {self.room_name} ended after {fields['duration_s'] / 60:.1f} min: "
+                f"{fields['comments']} comments, {fields['answered']} answered, {reconnects} reconnects"
+                + (f", recording {fields['recording']}" if recorded else ""))
+        return {"text": text, **fields}
 
 
 def live_catalog(s, room: Room | None, script: Script | None, session_id: int, var_dir: Path) -> Catalog:

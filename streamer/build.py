@@ -233,8 +233,8 @@ def _open_all(outputs: Output | tuple[Output, ...], encoder: Encoder, settings: 
                 on_event("error", source="output", message=f"{e}; retrying while the live goes on")
                 sinks.append(RtmpSink(output.url, encoder, settings.rtmp_connect_timeout, settings.reconnect_max_delay,
                                       on_event=on_event, probe=output.probe))
-        if len(down) == len(sinks):
-            raise down[0]
+        if down and len(down) == sum(isinstance(o, PushTo) for o in outputs):
+            raise down[0]  # no platform can be reached: the live cannot start
     except BaseException:
         for sink in sinks:
             _quietly(sink.close)

@@ -40,6 +40,9 @@ class StandIn:
     def resume_position(self) -> Position:
         return Position()
 
+    def status(self) -> dict:
+        return {"seconds": 0.0, "destinations": []}
+
 
 def queue_live(s, room: Room, script: Script) -> int:
     """Add `room` and `script` with the default avatar and an espeak voice, and a queued live of them."""

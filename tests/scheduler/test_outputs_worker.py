@@ -2,7 +2,9 @@
 run by a real worker process. Both nginx-rtmp ingests receive it; the API (a real server) serves
 the preview to signed-in users only, with no stream key in it, and PyAV plays it while the live
 runs; /metrics of the API and of the worker move with the live (fps, an interrupt's latency);
-after the live the recording is listed with its segments, which play and add up to the live."""
+after the live the recording is listed with its segments, which play and add up to the live.
+Webhooks (a loopback receiver) are told the live started, then ended with its summary, and that a
+live whose RTMP server cannot be reached failed, with the reason."""
 from __future__ import annotations
 
 import json
@@ -13,6 +15,8 @@ import av
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from db.models import Room
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.helpers.api import PASSWORD, api_call
 from tests.helpers.media import playable_seconds, start_pull
 from tests.helpers.process import free_port
@@ -37,15 +41,28 @@ def samples(text: bytes) -> dict[tuple[str, tuple], float]:
 
 
 def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment, second_ingest):
-    d = deployment
+    with WebhookReceiver() as rx:
+        outputs_of_a_live(deployment, second_ingest, rx)
+
+
+def alerts(rx: WebhookReceiver, event: str, session: int) -> list[dict]:
+    return [r for r in rx.received if r["path"] == "/generic" and r["body"]["event"] == event
+            and r["body"]["session"] == session]
+
+
+def outputs_of_a_live(d, second_ingest, rx: WebhookReceiver) -> None:
     room, script = d.room(KEY), d.script([{"say": "Hello from both ingests."}, {"pause": 1500}], loop=0)
     api = d.api()
     r = api.patch(f"/api/rooms/{room}", json={
-        "destinations": [{"name": "second", "server_url": f"rtmp://127.0.0.1:{second_ingest.port}/live",
+        "name": "Tea shop", "destinations": [{"name": "second", "server_url": f"rtmp://127.0.0.1:{second_ingest.port}/live",
                           "stream_key": "the-second-key"}],
         "settings": {"record": True}})
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["destinations"][0]["stream_key"] == "****-key"  # its last 4 characters
+    admin = d.api("admin")
+    for name, fmt in (("ops", "generic"), ("wecom group", "wecom")):
+        r = admin.post("/api/webhooks", json={"name": name, "format": fmt, "url": f"{rx.base}/{fmt}?key=k"})
+        assert r.status_code == 201, r.get_json()
     base = d.serve()
     d.api("viewer")  # signs up the_viewer
     token = api_call(base, "POST", "/api/auth/login", body={"username": "the_viewer", "password": PASSWORD})[
@@ -105,3 +122,22 @@ def test_two_ingests_the_preview_and_the_recording_of_a_workers_live(deployment,
     path = d.tmp / "first.ts"
     path.write_bytes(segment)
     assert playable_seconds(path) >= 2.9
+
+    # The webhooks were told, each in its own JSON: on air, then the summary at the end.
+    (started,) = alerts(rx, "started", session)
+    assert started["body"]["room"] == "Tea shop" and "on air" in started["body"]["text"]
+    assert d.wait_for(lambda: alerts(rx, "ended", session), 10), rx.received
+    (ended,) = alerts(rx, "ended", session)
+    assert ended["body"]["duration_s"] >= seconds and ended["body"]["recording"] == f"/api/sessions/{session}/recording"
+    wecom = [r["body"] for r in rx.received if r["path"] == "/wecom"]
+    assert len(wecom) == 2 and all(b["msgtype"] == "text" and "[livehost]" in b["text"]["content"] for b in wecom)
+
+    # A live whose RTMP server cannot be reached fails, and says why.
+    with d.db.sessions() as s:
+        broken = s.get(Room, room)
+        broken.server_url, broken.destinations = "rtmp://127.0.0.1:9/live", []
+        s.commit()
+    failing = d.go_live(room, script)
+    assert d.wait_for(lambda: alerts(rx, "failed", failing), 60), d.logs()
+    (failed,) = alerts(rx, "failed", failing)
+    assert "cannot connect to RTMP server 127.0.0.1:9" in failed["body"]["reason"] and KEY not in failed["body"]["text"]
