@@ -212,6 +212,8 @@ class LiveSession(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # written by its worker when it ends: {duration_s, comments, answered, reconnects, recording}
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     __table_args__ = (Index("ix_sessions_status", "status"), NO_REUSE)
 
 

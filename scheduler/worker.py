@@ -164,7 +164,8 @@ class LiveRunner:
                     "scene_media": scene_media,
                     "scheduled_at": live.scheduled_at if live.started_at is None else None}
 
-    def _finish(self, status: SessionStatus, error: str | None = None, position: dict | None = None) -> None:
+    def _finish(self, status: SessionStatus, error: str | None = None, position: dict | None = None,
+                summary: dict | None = None) -> None:
         if status == SessionStatus.QUEUED:  # handed back: another worker takes it from the queue
             values = {"status": SessionStatus.QUEUED, "enqueued_at": None, "worker": None}
         else:
@@ -173,6 +174,9 @@ class LiveRunner:
             values["last_error"] = error[:2000]
         if position is not None:
             values["position"] = position
+        if summary is not None:
+            values["summary"] = {k: summary[k] for k in ("duration_s", "comments", "answered", "reconnects",
+                                                          "recording")}
         with self.ctx.db.sessions() as s:
             s.execute(update(LiveSession).where(LiveSession.id == self.id).values(**values))
             s.commit()
@@ -298,13 +302,14 @@ class LiveRunner:
             log.info("session %s: handed back at %s", self.id, position)
         elif live.state == LiveState.FAILED or outcome == "error":
             reason = live.errors[-1] if live.errors else "the worker loop failed"
-            self._finish(SessionStatus.FAILED, reason, position)
+            self._finish(SessionStatus.FAILED, reason, position, self._summary(live))
             ctx.alert("failed", f"live {self.id} of room {self.room_name} failed: {reason}", session=self.id,
                       room=self.room_name, reason=reason)
             outcome = "failed"
         else:
-            self._finish(SessionStatus.ENDED, None, position)
-            ctx.alert("ended", **self._summary(live))
+            summary = self._summary(live)
+            self._finish(SessionStatus.ENDED, None, position, summary)
+            ctx.alert("ended", **summary)
         return outcome
 
     def _watch_destinations(self, live: Live, down_since: dict[str, float]) -> None:

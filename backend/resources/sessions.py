@@ -47,6 +47,14 @@ class SessionQuery(PageQuery):
     room_id: Id | None = None
 
 
+class SessionSummary(Out):
+    duration_s: float = Field(description="media sent, seconds")
+    comments: int = Field(description="viewers' messages received")
+    answered: int = Field(description="of them answered on air")
+    reconnects: int = Field(description="reconnects of all its destinations")
+    recording: str | None = Field(description="the recording (GET), when the room kept one")
+
+
 class SessionOut(Out):
     id: int
     schedule_id: int | None
@@ -64,6 +72,8 @@ class SessionOut(Out):
     position: dict[str, Any]
     created_by: int | None
     created_at: datetime
+    summary: SessionSummary | None = Field(None, description="how the live went, written by its worker when it "
+                                           "ended or failed; null before")
 
 
 class SourceStatus(Out):

@@ -10,7 +10,7 @@ import { failure, installFakeFetch, jsonError } from './fakeFetch'
 function room(id: number, name = `room ${id}`): Room {
   return {
     id, name, platform: 'bilibili', server_url: 'rtmp://live-push.bilivideo.com/live-bvc/',
-    stream_key: '****abcd', settings: {}, created_at: '2030-01-01T00:00:00Z',
+    stream_key: '****abcd', settings: {}, destinations: [], created_at: '2030-01-01T00:00:00Z',
   }
 }
 

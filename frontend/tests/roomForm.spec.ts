@@ -68,7 +68,7 @@ describe('RoomForm platform presets', { timeout: 30_000 }, () => {
   it('editing a room keeps its stored key unless a new one is typed, and shows its hint', async () => {
     const room: Room = {
       id: 7, name: 'Live', platform: 'douyin', server_url: 'rtmp://push-rtmp-l3.douyincdn.com/third', stream_key: '****9f2a',
-      settings: { persona: 'Mia', keyword_replies: { 价格: '九块九' } }, created_at: '2030-01-01T00:00:00Z',
+      settings: { persona: 'Mia', keyword_replies: { 价格: '九块九' } }, destinations: [], created_at: '2030-01-01T00:00:00Z',
     }
     const w = form(room)
     expect(label(w, 'key')).toBe('推流密钥')
@@ -110,7 +110,7 @@ describe('RoomForm test push', { timeout: 30_000 }, () => {
 
   const saved: Room = {
     id: 3, name: 'Live', platform: 'custom', server_url: 'rtmp://ingest.example.com/live', stream_key: '****9f2a',
-    settings: {}, created_at: '2030-01-01T00:00:00Z',
+    settings: {}, destinations: [], created_at: '2030-01-01T00:00:00Z',
   }
 
   it('is not offered before the room is saved', () => {

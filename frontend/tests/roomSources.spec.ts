@@ -28,7 +28,8 @@ const sources: RoomSources = {
 }
 const saved: Room = {
   id: 3, name: 'Live', platform: 'bilibili', server_url: 'rtmp://live-push.bilivideo.com/live-bvc/', stream_key: '****9f2a',
-  settings: { audience: { answer: 'questions', blocked_users: ['bilibili:42'] } }, sources, created_at: '2030-01-01T00:00:00Z',
+  settings: { audience: { answer: 'questions', blocked_users: ['bilibili:42'] } }, sources, destinations: [],
+  created_at: '2030-01-01T00:00:00Z',
 }
 
 async function named(w: Form, field: string, value: string) {

@@ -32,7 +32,7 @@ describe('a room\'s scene in the room form', { timeout: 30_000 }, () => {
 
   const room: Room = {
     id: 7, name: 'Tea', platform: 'douyin', server_url: 'rtmp://push-rtmp-l3.douyincdn.com/third', stream_key: '',
-    created_at: '2030-01-01T00:00:00Z',
+    destinations: [], created_at: '2030-01-01T00:00:00Z',
     settings: { scene: { logo: { media: 3, box: { x: 0.7, y: 0.03, w: 0.25, h: 0.1 } }, music: { playlist: [5], volume_db: -20, duck_db: 10 } } as Partial<SceneSettings> as SceneSettings },
   }
 

@@ -17,7 +17,7 @@ vi.mock('@/lib/feedback', async (original) => ({
 function room(id: number, name = `room ${id}`): Room {
   return {
     id, name, platform: 'custom', server_url: 'rtmp://ingest.example.com/live', stream_key: '',
-    settings: {}, created_at: '2030-01-01T00:00:00Z',
+    settings: {}, destinations: [], created_at: '2030-01-01T00:00:00Z',
   }
 }
 

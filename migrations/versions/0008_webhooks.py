@@ -1,4 +1,4 @@
-"""webhooks: where a deployment's alerts go
+"""webhooks: where a deployment's alerts go; a session's summary when it ends
 
 Revision ID: 0008
 Revises: 0007
@@ -32,7 +32,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sqlite_autoincrement=True,
     )
+    with op.batch_alter_table('sessions') as t:
+        t.add_column(sa.Column('summary', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sessions') as t:
+        t.drop_column('summary')
     op.drop_table('webhooks')

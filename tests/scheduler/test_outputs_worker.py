@@ -129,6 +129,8 @@ def outputs_of_a_live(d, second_ingest, rx: WebhookReceiver) -> None:
     assert d.wait_for(lambda: alerts(rx, "ended", session), 10), rx.received
     (ended,) = alerts(rx, "ended", session)
     assert ended["body"]["duration_s"] >= seconds and ended["body"]["recording"] == f"/api/sessions/{session}/recording"
+    kept = api.get(f"/api/sessions/{session}").get_json()["summary"]
+    assert kept == {k: ended["body"][k] for k in ("duration_s", "comments", "answered", "reconnects", "recording")}
     wecom = [r["body"] for r in rx.received if r["path"] == "/wecom"]
     assert len(wecom) == 2 and all(b["msgtype"] == "text" and "[livehost]" in b["text"]["content"] for b in wecom)
 

@@ -1,8 +1,8 @@
 /** Typed calls of the admin API, one function per endpoint the dashboard uses. */
-import { ApiError, http, upload } from './http'
+import { ApiError, apiUrl, http, upload } from './http'
 import { ACTIVE_STATUSES } from './types'
 import type {
-  AudienceEventOut, AuditEntry, Avatar, CommandOut, Media, MediaKind, SceneCard, ScenePreviewIn, Comment, CommentIn, ComplianceEntry, Draft, DraftIn, Page, Product, ProductIn,
+  AudienceEventOut, AuditEntry, Recording, RecordingSegment, Avatar, CommandOut, Media, MediaKind, SceneCard, ScenePreviewIn, Comment, CommentIn, ComplianceEntry, Draft, DraftIn, Page, Product, ProductIn,
   ProductPatch, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
   SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
@@ -145,6 +145,14 @@ export const sessionsApi = {
     const got = await http.get<Page<ComplianceEntry> | ComplianceEntry[]>(`/sessions/${id}/compliance`, { per_page: 100, ...args })
     return Array.isArray(got) ? { items: got, page: 1, per_page: got.length, total: got.length } : got
   },
+  /** the outgoing live as HLS, a few seconds behind (signed in: the token goes in the Authorization header) */
+  previewUrl: (id: number) => apiUrl(`/sessions/${id}/preview/index.m3u8`),
+  /** the live's recording (404 when it has none) */
+  recording: (id: number) => http.get<Recording>(`/sessions/${id}/recording`),
+  /** one segment of the recording, an MPEG-TS file */
+  recordingSegment: (segment: RecordingSegment) => http.get<Blob>(segment.url, undefined, { as: 'blob' }),
+  /** delete the recording (operator/admin; 409 while the live runs) */
+  deleteRecording: (id: number) => http.del(`/sessions/${id}/recording`),
   /** block a viewer ("platform:user_id" or a name) in this live and in the room's settings */
   blockAudience: (id: number, user: string) => http.post<CommandOut>(`/sessions/${id}/audience/block`, { user }),
 }

@@ -790,6 +790,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{session_id}/preview/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outgoing live as HLS, a few seconds behind: `index.m3u8`, then the segments it names. */
+        get: operations["sessions_outputs_get_preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live's recording: its segments with their duration and size (the room's `record`). */
+        get: operations["sessions_outputs_get_recording"];
+        put?: never;
+        post?: never;
+        /** Delete the live's recording (not while the live runs). */
+        delete: operations["sessions_outputs_delete_recording"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}/recording/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One segment of the recording (MPEG-TS; ranges served). */
+        get: operations["sessions_outputs_get_segment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{session_id}/resume": {
         parameters: {
             query?: never;
@@ -942,6 +994,58 @@ export interface paths {
         put?: never;
         /** A short sample of an espeak voice as audio/wav (edge voices need the internet: 422). */
         post: operations["voices_preview_voice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployment's webhooks. */
+        get: operations["webhooks_list_webhooks"];
+        put?: never;
+        /** Add a webhook. */
+        post: operations["webhooks_create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["webhooks_delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Change the fields given (url and secret replace the saved ones). */
+        patch: operations["webhooks_change_webhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test alert now and say whether the receiver took it (one try, 10 s at most). */
+        post: operations["webhooks_test_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1374,6 +1478,93 @@ export interface components {
              */
             words: string[];
         };
+        /**
+         * DestinationIn
+         * @description Another RTMP server the room's lives are pushed to (the same encoding: no extra cost but
+         *     the upload).
+         */
+        DestinationIn: {
+            /**
+             * Enabled
+             * @description off: kept, not pushed to
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Id
+             * @description a saved destination's id: its stream key is kept unless one is given
+             * @default null
+             */
+            id?: number | null;
+            /**
+             * Name
+             * @description e.g. Bilibili, YouTube
+             */
+            name: string;
+            /**
+             * Server Url
+             * @description rtmp:// or rtmps:// push server, without the key
+             */
+            server_url: string;
+            /**
+             * Stream Key
+             * @description secret; write-only; null keeps the saved one
+             * @default null
+             */
+            stream_key?: string | null;
+        };
+        /** DestinationOut */
+        DestinationOut: {
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Server Url */
+            server_url: string;
+            /**
+             * Stream Key
+             * @description masked: '' when none is set, else '****' and at most 4 characters
+             */
+            stream_key: string;
+        };
+        /** DestinationStatus */
+        DestinationStatus: {
+            /**
+             * Bitrate
+             * @description bits per second sent lately
+             * @default null
+             */
+            bitrate?: number | null;
+            /**
+             * Connected
+             * @default null
+             */
+            connected?: boolean | null;
+            /**
+             * Dropped
+             * @description packets dropped because it fell behind
+             * @default null
+             */
+            dropped?: number | null;
+            /**
+             * Error
+             * @description why it is down or stopped (the key masked)
+             * @default null
+             */
+            error?: string | null;
+            /**
+             * Name
+             * @description where: the push URL with its key masked, the recording, the preview
+             */
+            name: string;
+            /**
+             * Reconnects
+             * @default null
+             */
+            reconnects?: number | null;
+        };
         /** DraftBanned */
         DraftBanned: {
             /**
@@ -1501,10 +1692,16 @@ export interface components {
             commands_applied?: number | null;
             /**
              * Connected
-             * @description the output (RTMP) is connected
+             * @description the output (RTMP) is connected: every destination
              * @default null
              */
             connected?: boolean | null;
+            /**
+             * Destinations
+             * @description each place the live goes, from one encoding: RTMP servers, the recording, the preview
+             * @default null
+             */
+            destinations?: components["schemas"]["DestinationStatus"][] | null;
             /**
              * Errors
              * @description errors so far in this live
@@ -1842,6 +2039,17 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[WebhookOut] */
+        Page_WebhookOut: {
+            /** Items */
+            items: components["schemas"]["WebhookOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
         /** PreviewIn */
         PreviewIn: {
             /**
@@ -2014,6 +2222,30 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** RecordingOut */
+        RecordingOut: {
+            /** Bytes */
+            bytes: number;
+            /**
+             * Complete
+             * @description the live ended and its recording was closed; false while it runs or after a crash (the segments kept still play)
+             */
+            complete: boolean;
+            /**
+             * Duration
+             * @description seconds, all segments
+             */
+            duration: number;
+            /**
+             * Error
+             * @description why the recording stopped early (a full disk), if it did
+             */
+            error: string | null;
+            /** Segments */
+            segments: components["schemas"]["SegmentOut"][];
+            /** Session Id */
+            session_id: number;
+        };
         /** RelayAcceptedOut */
         RelayAcceptedOut: {
             /**
@@ -2041,6 +2273,11 @@ export interface components {
         };
         /** RoomIn */
         RoomIn: {
+            /**
+             * Destinations
+             * @description more RTMP servers each live is pushed to
+             */
+            destinations?: components["schemas"]["DestinationIn"][];
             /** Name */
             name: string;
             /**
@@ -2070,6 +2307,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Destinations
+             * @description more RTMP servers each live is pushed to
+             */
+            destinations: components["schemas"]["DestinationOut"][];
             /** Id */
             id: number;
             /** Name */
@@ -2095,6 +2337,12 @@ export interface components {
         };
         /** RoomPatch */
         RoomPatch: {
+            /**
+             * Destinations
+             * @description replaces the list; a saved one named by id keeps its key unless one is given
+             * @default null
+             */
+            destinations?: components["schemas"]["DestinationIn"][] | null;
             /**
              * Name
              * @default null
@@ -2193,6 +2441,12 @@ export interface components {
              * @description the room's shelf: product ids the host knows besides its script's
              */
             products?: number[];
+            /**
+             * Record
+             * @description keep every live of the room on disk, in segments, from the packets sent (no second encode); see the recording settings for how long
+             * @default false
+             */
+            record?: boolean;
             /**
              * Reword Loops
              * @description with an LLM, each sentence of a looping script is re-worded for the next loop (facts kept, banned words checked)
@@ -2503,6 +2757,28 @@ export interface components {
              */
             segments?: unknown[] | null;
         };
+        /** SegmentOut */
+        SegmentOut: {
+            /** Bytes */
+            bytes: number;
+            /**
+             * Duration
+             * @description seconds
+             */
+            duration: number;
+            /** File */
+            file: string;
+            /**
+             * Start
+             * @description seconds into the live
+             */
+            start: number;
+            /**
+             * Url
+             * @description the segment (MPEG-TS, plays alone; GET, signed in)
+             */
+            url: string;
+        };
         /** SessionDetail */
         SessionDetail: {
             /** Attempts */
@@ -2551,6 +2827,11 @@ export interface components {
             started_at: string | null;
             /** Status */
             status: string;
+            /**
+             * @description how the live went, written by its worker when it ended or failed; null before
+             * @default null
+             */
+            summary?: components["schemas"]["SessionSummary"] | null;
             /** Voice Id */
             voice_id: number;
             /** Worker */
@@ -2608,10 +2889,43 @@ export interface components {
             started_at: string | null;
             /** Status */
             status: string;
+            /**
+             * @description how the live went, written by its worker when it ended or failed; null before
+             * @default null
+             */
+            summary?: components["schemas"]["SessionSummary"] | null;
             /** Voice Id */
             voice_id: number;
             /** Worker */
             worker: string | null;
+        };
+        /** SessionSummary */
+        SessionSummary: {
+            /**
+             * Answered
+             * @description of them answered on air
+             */
+            answered: number;
+            /**
+             * Comments
+             * @description viewers' messages received
+             */
+            comments: number;
+            /**
+             * Duration S
+             * @description media sent, seconds
+             */
+            duration_s: number;
+            /**
+             * Reconnects
+             * @description reconnects of all its destinations
+             */
+            reconnects: number;
+            /**
+             * Recording
+             * @description the recording (GET), when the room kept one
+             */
+            recording: string | null;
         };
         /**
          * SourceStatus
@@ -2832,6 +3146,16 @@ export interface components {
              * @description the lives asked to stop (a queued one ends at once)
              */
             stopped: number[];
+        };
+        /** TestOut */
+        TestOut: {
+            /**
+             * Error
+             * @description why the receiver did not take it (HTTP status or its error code)
+             */
+            error: string | null;
+            /** Ok */
+            ok: boolean;
         };
         /** TestPushIn */
         TestPushIn: {
@@ -3073,6 +3397,95 @@ export interface components {
              * @default null
              */
             voice?: string | null;
+        };
+        /** WebhookIn */
+        WebhookIn: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /** Events */
+            events?: ("started" | "failed" | "disconnected" | "ended")[];
+            /**
+             * Format
+             * @description the receiver's JSON: generic (livehost's), wecom, dingtalk, feishu or slack
+             * @default generic
+             * @enum {string}
+             */
+            format?: "generic" | "wecom" | "dingtalk" | "feishu" | "slack";
+            /** Name */
+            name: string;
+            /**
+             * Secret
+             * @description DingTalk's or Feishu's signing secret (write-only)
+             * @default
+             */
+            secret?: string;
+            /**
+             * Url
+             * @description the incoming webhook's address (a secret; write-only)
+             */
+            url: string;
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Events */
+            events: string[];
+            /** Format */
+            format: string;
+            /**
+             * Host
+             * @description where it goes; the URL itself is never shown
+             */
+            host: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Secret Set */
+            secret_set: boolean;
+        };
+        /** WebhookPatch */
+        WebhookPatch: {
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled?: boolean | null;
+            /**
+             * Events
+             * @default null
+             */
+            events?: ("started" | "failed" | "disconnected" | "ended")[] | null;
+            /**
+             * Format
+             * @default null
+             */
+            format?: ("generic" | "wecom" | "dingtalk" | "feishu" | "slack") | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Secret
+             * @description '' removes it
+             * @default null
+             */
+            secret?: string | null;
+            /**
+             * Url
+             * @default null
+             */
+            url?: string | null;
         };
         /** WorkerOut */
         WorkerOut: {
@@ -8254,6 +8667,284 @@ export interface operations {
             };
         };
     };
+    sessions_outputs_get_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the live is not running on a worker that writes a preview */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sessions_outputs_get_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such session, or it was not recorded */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sessions_outputs_delete_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the live is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sessions_outputs_get_segment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such segment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     sessions_control_resume: {
         parameters: {
             query?: never;
@@ -9368,6 +10059,400 @@ export interface operations {
             };
             /** @description espeak could not speak */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_list_webhooks: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WebhookOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_change_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not a JSON body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhooks_test_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

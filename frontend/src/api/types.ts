@@ -92,6 +92,15 @@ export type Room = With<Schemas['RoomOut'], {
   /** missing from a server older than the audience */
   sources?: RoomSources | null
 }>
+/**
+ * Another RTMP server a room's lives are pushed to (the same encoding), as sent: a saved one is
+ * named by `id`, and its key is kept when `stream_key` is null or left out.
+ */
+export type DestinationIn = Schemas['DestinationIn']
+/** A room's extra destination as the API shows it: `stream_key` masked ('' when none is set). */
+export type Destination = Schemas['DestinationOut']
+/** The most extra destinations a room may have (besides its own server). */
+export const MAX_DESTINATIONS = 5
 export type RoomIn = With<Schemas['RoomIn'], { settings?: Partial<RoomSettings> }>
 export type RoomPatch = With<Schemas['RoomPatch'], { settings?: Partial<RoomSettings> | null }>
 
@@ -231,6 +240,13 @@ export interface SceneStatus {
   card?: SceneCard | string | null
   music?: MusicStatus | null
 }
+/**
+ * One place the live goes, in the heartbeat: `name` is the push URL with its key masked, or
+ * 'recording' or 'preview'; `bitrate` in bit/s; `dropped` packets dropped because it fell behind.
+ */
+export type DestinationStatus = Schemas['DestinationStatus']
+/** The names the heartbeat gives the outputs that are not an RTMP server. */
+export const LOCAL_OUTPUTS = ['recording', 'preview'] as const
 /** The worker's heartbeat; every field may be missing or null when the worker did not write it. */
 export type LiveStatus = With<Schemas['LiveStatus'], { scene?: SceneStatus | null }>
 export type SessionDetail = With<Schemas['SessionDetail'], { live: LiveStatus | null }>
@@ -246,6 +262,11 @@ export type AudienceAction = 'received' | 'queued' | 'skipped' | 'thanks' | 'see
   | 'dropped'
 /** GET /api/sessions/{id}/audience: one stored event of a live's audience, with what came of it. */
 export type AudienceEventOut = Schemas['AudienceEventOut']
+
+/** GET /api/sessions/{id}/recording: a live kept on disk, in MPEG-TS segments (seconds, bytes). */
+export type Recording = Schemas['RecordingOut']
+/** One segment of a recording; `url` downloads it (signed in). */
+export type RecordingSegment = Schemas['SegmentOut']
 
 export type SessionIn = Schemas['SessionIn']
 export type CommandOut = Schemas['CommandOut']

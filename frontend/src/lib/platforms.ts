@@ -132,6 +132,7 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   fallback_line: '',
   max_reply_chars: 300,
   language: 'auto',
+  record: false,
   audience: DEFAULT_AUDIENCE,
   ...DEFAULT_SELLING,
   scene: DEFAULT_SCENE,
