@@ -127,11 +127,12 @@ def test_two_schedulers_start_each_due_schedule_exactly_once(deployment):
 def test_more_lives_than_slots_wait_queued_with_a_position_then_start(deployment):
     d = deployment
     script = d.script()
-    first = d.go_live(d.room("slot1"), script, duration_s=8)
-    second = d.go_live(d.room("slot2"), script)
+    rooms = d.room("slot1"), d.room("slot2")
     d.scheduler()
     d.worker("wA", slots=1)
-    d.wait_workers("wA")
+    d.wait_workers("wA")  # up first: the first live's 8 s do not include the processes' start
+    first = d.go_live(rooms[0], script, duration_s=8)
+    second = d.go_live(rooms[1], script)
     assert d.wait_for(lambda: d.session(first).status == "live", 30), d.logs()
     time.sleep(1.5)
     api = d.api("viewer")
