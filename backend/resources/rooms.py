@@ -347,6 +347,8 @@ def stop_room(room_id: int):
 
 class TestPushIn(Model):
     seconds: float = Field(3.0, ge=1, le=10, description="how long to push the test card")
+    destination: StrictId | None = Field(None, description="push to this saved destination (its id) instead of the "
+                                         "room's own address; server_url and stream_key still override it")
     server_url: str | None = Field(None, max_length=500, json_schema_extra=RTMP_URL_DOC,
                                    description="push here instead of the saved server URL "
                                    "(the form's unsaved value)")
@@ -382,10 +384,17 @@ def test_push_room(room_id: int, body: TestPushIn):
                                                  LiveSession.status.in_(ACTIVE_STATUSES)).limit(1))
     if busy is not None:
         raise ApiError.because(409, "room_busy", "room_busy", room=room.id, session=busy)
+    saved_server, saved_key = room.server_url, room.stream_key_enc
+    if body.destination is not None:
+        chosen = next((d for d in room.destinations or [] if d["id"] == body.destination), None)
+        if chosen is None:
+            message = f"destination {body.destination} is not one of this room's"
+            raise ApiError(422, "invalid", f"destination: {message}", {"destination": message})
+        saved_server, saved_key = chosen["server_url"], chosen.get("key_enc") or ""
     s.rollback()  # hold no transaction open during the push
-    server = body.server_url or room.server_url
+    server = body.server_url or saved_server
     try:
-        key = body.stream_key if body.stream_key is not None else secrets.decrypt(room.stream_key_enc, data_key())
+        key = body.stream_key if body.stream_key is not None else secrets.decrypt(saved_key, data_key())
     except ValueError as e:  # the stored key cannot be decrypted
         out = TestPushOut(ok=False, url=f"{server}/***", seconds=0.0, connect_ms=None, error=str(e),
                           reason="key_unreadable")
@@ -399,7 +408,7 @@ def test_push_room(room_id: int, body: TestPushIn):
         if not key and room.platform != "custom":
             out.warnings.append("no_stream_key")
     audit.record("room.test_push", f"room:{room_id}", ok=out.ok, error=out.error, url=out.url,
-                 unsaved=body.server_url is not None or body.stream_key is not None)
+                 destination=body.destination, unsaved=body.server_url is not None or body.stream_key is not None)
     s.commit()
     return out
 

@@ -73,6 +73,23 @@ def test_the_form_s_unsaved_server_and_key_are_pushed_not_the_saved_ones(api, to
     assert typed not in r.get_data(as_text=True)
 
 
+def test_a_saved_destination_is_pushed_with_its_own_key(api, tokens, nginx_rtmp):
+    room_id = room(api, tokens, f"rtmp://127.0.0.1:{free_port()}/live")  # the room's own: nothing listens there
+    other = "second_platform_key_5555"
+    r = api.patch(f"/api/rooms/{room_id}", headers=tokens["operator"], json={"destinations": [
+        {"name": "second", "server_url": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live", "stream_key": other}]})
+    (destination,) = r.get_json()["destinations"]
+    r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"],
+                 json={"seconds": 1, "destination": destination["id"]})
+    body = r.get_json()
+    assert r.status_code == 200 and body["ok"] is True, body
+    assert body["url"] == f"rtmp://127.0.0.1:{nginx_rtmp.port}/live/***" and other not in r.get_data(as_text=True)
+    log = (nginx_rtmp.dir / "logs" / "error.log").read_text()
+    assert f"publish: name='{other}'" in log and KEY not in log
+    r = api.post(f"/api/rooms/{room_id}/test-push", headers=tokens["operator"], json={"destination": 99})
+    assert r.status_code == 422 and "destination" in r.get_json()["error"]["fields"]
+
+
 def test_a_push_url_without_a_stream_name_is_not_reported_as_a_success(api, tokens, nginx_rtmp):
     r = api.post("/api/rooms", headers=tokens["operator"], json={
         "name": "no key", "platform": "bilibili", "server_url": f"rtmp://127.0.0.1:{nginx_rtmp.port}/live"})

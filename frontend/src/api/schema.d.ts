@@ -3160,6 +3160,12 @@ export interface components {
         /** TestPushIn */
         TestPushIn: {
             /**
+             * Destination
+             * @description push to this saved destination (its id) instead of the room's own address; server_url and stream_key still override it
+             * @default null
+             */
+            destination?: number | null;
+            /**
              * Seconds
              * @description how long to push the test card
              * @default 3
