@@ -1,5 +1,6 @@
 """Prometheus metrics of one worker process, measured from its lives' events: the interrupt
-latency (the command to the first silent frame out of the encoder), replies by where they came
+latency (the command to the first silent frame out of the encoder), the reply latency (a comment
+to its answer's first frame on air), replies by where they came
 from, the viewers' messages by what the host did with them, errors by their source (tts, llm,
 output, recording, ...), and the lives it runs. Served on `metrics_port` when that is set
 (`livehost worker`); the API's /metrics has the deployment's rates and states."""
@@ -19,6 +20,9 @@ class WorkerMetrics:
         self.interrupt = Histogram("livehost_interrupt_seconds", "From an interrupt to the first silent frame out of "
                                    "the encoder", registry=r,
                                    buckets=(0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0))
+        self.reply_latency = Histogram("livehost_reply_seconds", "From a viewer's comment to the first sentence "
+                                       "of its answer on air", registry=r,
+                                       buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0))
         self.replies = Counter("livehost_replies", "Replies said (or cut), by where they came from", ["source"],
                                registry=r)
         self.viewers = Counter("livehost_viewer_messages", "Viewers' messages by what the host did with them",
@@ -29,6 +33,8 @@ class WorkerMetrics:
     def on_event(self, kind: str, fields: dict) -> None:
         if kind == "cut" and isinstance(fields.get("latency_ms"), (int, float)):
             self.interrupt.observe(fields["latency_ms"] / 1000)
+        elif kind == "utterance" and isinstance(fields.get("latency_ms"), (int, float)):
+            self.reply_latency.observe(fields["latency_ms"] / 1000)
         elif kind == "reply":
             self.replies.labels(str(fields.get("source") or "unknown")).inc()
         elif kind == "audience_action":

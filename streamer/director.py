@@ -231,7 +231,9 @@ class Director:
                         self._close_if_over(errand)
                     continue
                 u = Utterance(sentence, None, gen=gen, source=getattr(reply, "source", "say"),
-                              reply_to=getattr(reply, "comment_id", None))
+                              reply_to=getattr(reply, "comment_id", None),
+                              asked_at=getattr(reply, "asked_at", None))
+                reply.asked_at = None  # only its first sentence measures how long the answer took
                 if errand is not None:
                     errand.unaired.add(u.id)
             return u

@@ -37,7 +37,8 @@ class Utterance:
 
     `gen` is the live's interrupt generation when the director handed it out (an interrupt
     makes it stale everywhere in the pipeline); `position` is its place in the script (None for
-    replies and operator text); `source` is "script", "reply" or "say"; `reply_to` a comment id.
+    replies and operator text); `source` is "script", "reply" or "say"; `reply_to` a comment id;
+    `asked_at` when that comment came (its first sentence on air reports the reply's latency).
     """
 
     text: str
@@ -47,6 +48,7 @@ class Utterance:
     position: object = None  # streamer.director.Position | None
     source: str = "script"
     reply_to: int | None = None
+    asked_at: float | None = None  # when the comment it answers came (time.time()), for the reply's latency
 
 
 @dataclass(slots=True)

@@ -225,6 +225,7 @@ class Live:
                                    products=catalog.products, history=self.history.last(), language=policy.language)
             reply = self.parts.replier.reply(text, user, comment_id, context)
         reply.audience = audience
+        reply.asked_at = at if at is not None else time.time()
         self.history.add(text, reply)
         if interrupt or self.parts.policy.answer_immediately:
             self.interrupt(at, hold=0.0, then=reply, command_id=command_id)

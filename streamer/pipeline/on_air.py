@@ -78,8 +78,9 @@ class OnAir:
             if u is not self._utterance:
                 self._end_utterance(cut=False)
                 self._utterance, self.speaking = u, u.text
+                latency = {"latency_ms": round((time.time() - u.asked_at) * 1000)} if u.asked_at else {}
                 self.on_event("utterance", state="start", id=u.id, text=u.text, source=u.source,
-                              reply_to=u.reply_to)
+                              reply_to=u.reply_to, **latency)
         elif self._utterance is not None:
             self._quiet += 1
             if tick is None or self._quiet >= SETTLE_TICKS:

@@ -102,9 +102,12 @@ def outputs_of_a_live(d, second_ingest, rx: WebhookReceiver) -> None:
     assert api.post(f"/api/sessions/{session}/interrupt").status_code == 202
     worker_url = f"http://127.0.0.1:{metrics_port}/metrics"
     assert d.wait_for(lambda: samples(get(worker_url)[1]).get(("livehost_interrupt_seconds_count", ())) == 1, 10)
+    assert api.post(f"/api/sessions/{session}/comments", json={"text": "how much is it?"}).status_code == 201
+    assert d.wait_for(lambda: samples(get(worker_url)[1]).get(("livehost_reply_seconds_count", ())) == 1, 20)
     worker_metrics = samples(get(worker_url)[1])
     assert worker_metrics[("livehost_worker_lives", ())] == 1
     assert worker_metrics[("livehost_interrupt_seconds_sum", ())] < 1.0
+    assert 0 < worker_metrics[("livehost_reply_seconds_sum", ())] < 10  # the comment to its answer on air
     assert len(names) == 4 and "preview" in names and "recording" in names, live["destinations"]
     assert all(KEY not in n and "second-key" not in n for n in names)
 
