@@ -88,6 +88,7 @@ declare module 'vue' {
     SecretInput: typeof import('./src/components/SecretInput.vue')['default']
     SegmentEditor: typeof import('./src/components/SegmentEditor.vue')['default']
     SellingSettings: typeof import('./src/components/SellingSettings.vue')['default']
+    SessionSummaryCard: typeof import('./src/components/SessionSummaryCard.vue')['default']
     StatusTag: typeof import('./src/components/StatusTag.vue')['default']
   }
   export interface GlobalDirectives {

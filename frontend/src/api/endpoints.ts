@@ -6,7 +6,7 @@ import type {
   ProductPatch, Room, RoomIn, RoomPatch, RoomStopResult, Schedule, ScheduleIn,
   SchedulePatch, Script, ScriptIn, ScriptPatch, Session, SessionDetail, SessionIn, TestPushIn, TestPushResult, Tokens,
   Transcriber, User, UserIn, UserPatch, Voice, VoiceIn, VoicePatch, Worker,
-  RelayToken, SourceTestIn, SourceTestResult,
+  RelayToken, SourceTestIn, SourceTestResult, Webhook, WebhookIn, WebhookPatch, WebhookTestResult,
 } from './types'
 
 export interface PageArgs {
@@ -64,6 +64,11 @@ export const scriptsApi = {
 }
 export const schedulesApi = collection<Schedule, ScheduleIn, SchedulePatch>('schedules')
 export const usersApi = collection<User, UserIn, UserPatch>('users')
+export const webhooksApi = {
+  ...collection<Webhook, WebhookIn, WebhookPatch>('webhooks'),
+  /** sends a test alert now (one try, up to 10 s) and says whether the receiver took it */
+  test: (id: number) => http.post<WebhookTestResult>(`/webhooks/${id}/test`),
+}
 
 export const avatarsApi = {
   ...collection<Avatar, never>('avatars'),

@@ -187,6 +187,9 @@ export const TERMINAL_STATUSES: readonly string[] = ['ended', 'failed']
 export const ACTIVE_STATUSES = ['live', 'starting', 'stopping', 'queued'] as const
 
 export type Session = Schemas['SessionOut']
+/** What a live came to, set once its worker ended it: media sent (seconds), viewers' messages,
+ * of them answered on air, destination reconnects, and its recording (null: none kept). */
+export type SessionSummary = Schemas['SessionSummary']
 
 /** A product's question and its answer, for the host to answer from. */
 export type Faq = Schemas['FaqOut']
@@ -312,3 +315,18 @@ export interface LiveEvent {
   at?: number
   [field: string]: unknown
 }
+
+/** Where a webhook's alerts go, by the JSON the receiver reads. */
+export type WebhookFormat = NonNullable<Schemas['WebhookIn']['format']>
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['generic', 'wecom', 'dingtalk', 'feishu', 'slack']
+/** What a webhook is told of: a live started, failed, lost a destination, or ended. */
+export type WebhookEvent = NonNullable<Schemas['WebhookIn']['events']>[number]
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['started', 'failed', 'disconnected', 'ended']
+/** A webhook as the API shows it: its URL only as its host, its signing secret only as set or not. */
+export type Webhook = With<Schemas['WebhookOut'], { format: WebhookFormat | string; events: (WebhookEvent | string)[] }>
+/** What a webhook form sends: POST (the URL required) ... */
+export type WebhookIn = Schemas['WebhookIn']
+/** ... or PATCH (a URL or secret given replaces the saved one; secret '' removes it). */
+export type WebhookPatch = Schemas['WebhookPatch']
+/** POST /api/webhooks/{id}/test: whether the receiver took the test alert, else why not (English). */
+export type WebhookTestResult = Schemas['TestOut']

@@ -33,6 +33,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'sessions', name: 'sessions', component: () => import('@/pages/SessionsPage.vue'), meta: { title: 'nav.sessions' } },
       { path: 'sessions/:id(\\d+)', name: 'console', component: () => import('@/pages/LiveConsolePage.vue'), meta: { title: 'console.title' } },
       { path: 'users', name: 'users', component: () => import('@/pages/UsersPage.vue'), meta: { admin: true, title: 'nav.users' } },
+      { path: 'alerts', name: 'alerts', component: () => import('@/pages/AlertsPage.vue'), meta: { admin: true, title: 'nav.alerts' } },
       { path: 'audit', name: 'audit', component: () => import('@/pages/AuditPage.vue'), meta: { admin: true, title: 'nav.audit' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue'), meta: { title: 'notFound.title' } },
     ],
