@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -74,5 +75,9 @@ def api_call(base: str, method: str, path: str, token: str | None = None, body: 
     req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
                                  headers={"Content-Type": "application/json",
                                           **({"Authorization": f"Bearer {token}"} if token else {})})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read() or b"{}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:  # the API's error says why: keep it in the failure
+        detail = e.read().decode(errors="replace")[:500]
+        raise urllib.error.HTTPError(e.url, e.code, f"{e.msg}: {detail}", e.hdrs, None) from None
