@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup dashboard demo test bench clean
+.PHONY: setup dashboard demo test bench soak clean
 
 # The dashboard (frontend/) is built when npm is there; the API and the live work without it.
 NPM_STAMP := frontend/node_modules/.installed
@@ -43,7 +43,7 @@ test: setup
 	elif [ -f frontend/package.json ] && [ "$$LIVEHOST_REQUIRE_SERVERS" = 1 ]; then \
 	  echo "npm is required under CI for the dashboard tests" >&2; exit 1; \
 	else echo "note: npm not found: the dashboard's unit tests are skipped"; fi
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=30 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench.pipeline
@@ -56,9 +56,15 @@ bench: setup
 	$(BIN)/python -m bench.selling
 	$(BIN)/python -m bench.scene
 	$(BIN)/python -m bench.outputs
+	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.transcriber
+	$(BIN)/python -m bench.voices
+	$(BIN)/python -m bench.live2d
 	$(BIN)/python -m bench.musetalk_model
 	$(BIN)/python -m bench.musetalk_engine
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist
+
+soak: setup
+	$(BIN)/python -m bench.soak

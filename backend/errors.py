@@ -42,6 +42,8 @@ REASONS: dict[str, str] = {
     "redis_unavailable": "the control bus (Redis) is unreachable; try again",
     "body_too_large": "request bodies are limited to {limit} bytes",
     "json_too_deep": "the JSON body is nested too deep (more than {limit} levels of arrays and objects)",
+    "no_model_in_zip": "{file} holds no Live2D model: put a Cubism 3/4 *.model3.json or a Cubism 2 model.json "
+                       "in the zip with its textures, motions and expressions",
     "source_too_large": "{file} is {width}x{height} pixels; the limit is {max_side} pixels a side and "
                         "{megapixels} megapixels",
     # the audience: a room's relay, a live's viewers
@@ -66,6 +68,20 @@ REASONS: dict[str, str] = {
     "username_format": "username must be 3-20 characters: a-z, 0-9 and _",
     "password_length": "password must be 8 to 128 characters",
     "password_spaces": "password must not begin or end with a space",
+    # voices and a clone's reference clip
+    "voice_name_chars": "letters, digits, '_', '.' and '-' only",
+    "voice_server_url": "a {engine} voice is its server's URL, e.g. http://127.0.0.1:9880",
+    "no_server_params": "{engine} voices take no server parameters",
+    "no_pitch": "{engine} voices have no pitch setting; leave it at 0",
+    "no_speed": "{engine}'s server has no speed setting; leave the rate at 0",
+    "voice_refused": "{error}",
+    "clip_servers_only": "{engine} voices are not cloned from a clip; only gptsovits and cosyvoice voices are",
+    "clip_unreadable": "not a sound file, or it cannot be decoded: give a WAV, MP3 or M4A clip",
+    "clip_length": "the clip is {seconds} s long; a reference clip must be {low} to {high} s",
+    "clip_rate": "the clip is sampled at {rate} Hz; record it at 16 kHz or more",
+    "clip_silent": "no speech heard in the clip ({seconds} s above its background); record the voice speaking, "
+                   "close to the microphone",
+    "clip_text": "what is said in the clip, 1 to 500 characters",
     # a room's test push (its result's reason and warnings)
     "rtmp_unreachable": "cannot connect to RTMP server {host}:{port}",
     "rtmp_refused": "RTMP server {host}:{port} refused the stream",

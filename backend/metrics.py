@@ -1,6 +1,8 @@
 """Prometheus metrics of a deployment at GET /metrics on the API (prometheus-client's text format).
 
-HTTP requests by route, method and status (and their duration) are counted as they are served.
+HTTP requests by route, method and status (and their duration) are counted as they are served;
+under gunicorn (PROMETHEUS_MULTIPROC_DIR set by backend.serve) each worker process writes its
+counts to shared files and a scrape adds them up, so any worker answers for all.
 The rest is read when Prometheus scrapes: the lives by state from the database, and each running
 live's heartbeat from Redis (fps, bitrate, media seconds, every destination's reconnects and
 drops, queue depths, the viewers' comments and what the host did with them, errors, the TTS
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
@@ -60,6 +64,9 @@ def heartbeat_metrics(bus, sessions: list[int]):
     audience = gauge("livehost_live_comments", "Viewers' messages: received, answered, thanked, skipped, dropped",
                      "what")
     errors = gauge("livehost_live_errors", "Errors so far in the live")
+    behind = gauge("livehost_live_behind_seconds", "How late the latest frame reached the encoder (0: on time)")
+    step = gauge("livehost_live_preset_step", "Steps down the x264 preset ladder to keep real time (0: the configured)")
+    overloaded = gauge("livehost_live_overloaded", "1 while even the fastest preset cannot keep real time")
     tts = gauge("livehost_live_tts_cache", "Sentences whose speech was reused (hits) or synthesized (misses)", "what")
     for session in sessions:
         try:
@@ -78,6 +85,10 @@ def heartbeat_metrics(bus, sessions: list[int]):
             connected.add_metric([sid, name], 1 if d.get("connected") else 0)
             reconnects.add_metric([sid, name], d.get("reconnects") or 0)
             dropped.add_metric([sid, name], d.get("dropped") or 0)
+        encoder = st.get("encoder") or {}
+        for family, key in ((behind, "behind_s"), (step, "step"), (overloaded, "overloaded")):
+            if isinstance(encoder.get(key), (int, float)):
+                family.add_metric([sid], float(encoder[key]))
         for name, depth in (st.get("queues") or {}).items():
             queues.add_metric([sid, name], depth)
         for what in ("received", "answered", "thanked", "skipped", "dropped"):
@@ -88,16 +99,21 @@ def heartbeat_metrics(bus, sessions: list[int]):
             value = (st.get("tts_cache") or {}).get(what)
             if isinstance(value, (int, float)):
                 tts.add_metric([sid, what], value)
-    yield from (fps, bitrate, seconds, connected, reconnects, dropped, queues, audience, errors, tts)
+    yield from (fps, bitrate, seconds, connected, reconnects, dropped, queues, audience, errors, tts, behind, step,
+                overloaded)
 
 
 def init_metrics(app: Flask) -> None:
     """Count the app's requests and serve /metrics."""
     registry = CollectorRegistry()
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared:  # every worker's counts, from their files
+        MultiProcessCollector(registry, path=shared)
+    own = None if shared else registry
     requests = Counter("livehost_http_requests", "HTTP requests served", ["method", "route", "status"],
-                       registry=registry)
+                       registry=own)
     duration = Histogram("livehost_http_request_seconds", "Time to answer an HTTP request", ["method", "route"],
-                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+                         registry=own, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
     registry.register(LivesCollector(app))
     app.extensions["livehost.metrics"] = registry
 

@@ -1,14 +1,19 @@
 """Serving the admin API: gunicorn (embedded through its BaseApplication) in production, Flask's
 development server with `--dev`. Each gunicorn worker builds its own app with `make_app(settings)`
 (create_app, or the `livehost` command's app with the embedded scheduler and worker) after the
-fork, so no database or Redis connection is shared between processes."""
+fork, so no database or Redis connection is shared between processes. The workers count their
+HTTP requests in prometheus-client's multiprocess files (backend.metrics), so /metrics answers
+for all of them whichever one serves the scrape."""
 from __future__ import annotations
 
 import errno
 import logging
 import os
 import re
+import shutil
+import signal
 import socket
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,6 +120,8 @@ class ApiServer(BaseApplication):
             "loglevel": "debug" if o.debug else "info",
             "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
             "control_socket_disable": True,  # gunicorn >= 25: one fixed socket path per user otherwise
+            "child_exit": lambda _server, worker: metrics_process_dead(worker.pid),
+            "post_worker_init": end_streams_on_exit,
         }
         for key, value in config.items():
             if key in self.cfg.settings:
@@ -124,14 +131,62 @@ class ApiServer(BaseApplication):
         return self.make_app(self.settings)
 
 
+def end_streams_on_exit(worker) -> None:
+    """A worker told to stop (SIGTERM) ends its event streams at once: gunicorn lets requests finish
+    for graceful_timeout, and a browser's event stream never finishes by itself."""
+    from backend.resources.events import STOPPING
+
+    handle_exit = worker.handle_exit
+
+    def on_exit(signum, frame) -> None:
+        STOPPING.set()
+        handle_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_exit)
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def shared_metrics_dir() -> Callable[[], None]:
+    """Make the workers about to be forked count their metrics in shared files: PROMETHEUS_MULTIPROC_DIR
+    as given (emptied of an earlier run's files), else a fresh folder in /dev/shm. The metrics made
+    from now on in this process and its children use it. Returns the clean-up for the exit."""
+    from prometheus_client import values
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):
+            if name.endswith(".db"):
+                os.remove(os.path.join(given, name))
+        folder = given
+    else:
+        folder = tempfile.mkdtemp(prefix="livehost-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        os.environ[MULTIPROC_ENV] = folder
+    values.ValueClass = values.get_value_class()  # chosen when prometheus-client was imported, before the folder
+    return (lambda: None) if given else (lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def metrics_process_dead(pid: int) -> None:
+    """A worker exited: its live gauges stop counting (its counters stay, so totals never go back)."""
+    from prometheus_client import multiprocess
+
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
 def run_gunicorn(settings: ApiSettings, options: ServeOptions, make_app: Callable[[ApiSettings], Flask]) -> int:
     """Serve until SIGTERM/SIGINT (graceful: workers finish their requests); the exit code."""
     log.info("livehost API on http://%s:%d (gunicorn, %d worker(s) x %d threads)",
              options.host, options.port, options.workers, options.threads)
+    clean_up = shared_metrics_dir()
     try:
         ApiServer(settings, options, make_app).run()
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        clean_up()
     return 0
 
 

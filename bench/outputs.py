@@ -15,12 +15,12 @@ import threading
 import time
 from pathlib import Path
 
+from bench.ingest import local_ingest
 from streamer.avatar.default import ensure_default_avatar
 from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources, build_live
 from streamer.output.sink import Sink
 from streamer.script import parse_script
 from streamer.settings import Settings
-from tests.helpers.servers import NginxRtmp, nginx_binary, rtmp_module
 
 SCRIPT = {"segments": [{"say": "We measure what each output of a live costs, sentence after sentence."},
                        {"pause": 500}], "loop": 0}
@@ -78,17 +78,12 @@ def main() -> None:
     p.add_argument("--size", default="720x1280")
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    nginx, module = nginx_binary(), rtmp_module()
-    if nginx is None or module is None:
-        raise SystemExit("bench.outputs needs nginx with the RTMP module (apt-get install nginx libnginx-mod-rtmp)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         settings = Settings(width=width, height=height, avatars_dir=tmp / "avatars", lipsync="parametric",
                             voice="espeak:en")
         ensure_default_avatar(settings.avatars_dir)
-        server = NginxRtmp(tmp / "nginx", module, nginx)
-        server.start()
-        try:
+        with local_ingest("bench.outputs", tmp) as server:
             push = [PushTo(server.url(f"bench{i}")) for i in range(3)]
             base = run(settings, lambda _encoder: PacedNull(), args.seconds)
             print(f"outputs of a paced {width}x{height} live, {args.seconds:g} s (x264 veryfast, parametric, espeak):")
@@ -109,8 +104,6 @@ def main() -> None:
                 print(f"  preview: the newest segment ends {lags[len(lags) // 2]:.1f} s (median; "
                       f"{lags[-1]:.1f} s at most) behind the live sent; a player at the live edge with one 2 s "
                       f"segment buffered runs about {lags[len(lags) // 2] + 2:.1f} s behind")
-        finally:
-            server.stop()
 
 
 if __name__ == "__main__":

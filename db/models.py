@@ -158,9 +158,12 @@ class Voice(Timestamped, Archivable, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     engine: Mapped[str] = mapped_column(String(16))
-    voice: Mapped[str] = mapped_column(String(100), default="")
+    voice: Mapped[str] = mapped_column(String(500), default="")  # a voice's name, or a TTS server's URL
     rate: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..100
     pitch: Mapped[int] = mapped_column(Integer, default=0)  # percent, -50..50
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # a TTS server's parameters
+    # the reference clip of a cloned voice: {file (under var/voices), text, seconds, sample_rate}
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     __table_args__ = NO_REUSE
 
 

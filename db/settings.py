@@ -34,6 +34,9 @@ class DataSettings(LivehostSettings):
                                                       "the same; from_env: kept in var/data-key when unset")
     var_dir: Path = Field(Path("var"), description="state: the SQLite database, kept secrets, uploads")
     avatars_dir: Path = Field(Path("avatars"), description="prepared avatars, one folder each")
+    voice_ref_dir: str = Field("", description="where GPT-SoVITS servers find var/voices (the voices' reference "
+                                               "clips) on a volume they share; empty: its path here (a server on "
+                                               "this machine)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:

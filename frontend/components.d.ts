@@ -18,6 +18,7 @@ declare module 'vue' {
     DraftDialog: typeof import('./src/components/DraftDialog.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElAside: typeof import('element-plus/es')['ElAside']
+    ElAutocomplete: typeof import('element-plus/es')['ElAutocomplete']
     ElButton: typeof import('element-plus/es')['ElButton']
     ElCalendar: typeof import('element-plus/es')['ElCalendar']
     ElCard: typeof import('element-plus/es')['ElCard']
@@ -90,6 +91,10 @@ declare module 'vue' {
     SellingSettings: typeof import('./src/components/SellingSettings.vue')['default']
     SessionSummaryCard: typeof import('./src/components/SessionSummaryCard.vue')['default']
     StatusTag: typeof import('./src/components/StatusTag.vue')['default']
+    TestPushButton: typeof import('./src/components/TestPushButton.vue')['default']
+    VoiceClip: typeof import('./src/components/VoiceClip.vue')['default']
+    VoiceReference: typeof import('./src/components/VoiceReference.vue')['default']
+    VoiceServerFields: typeof import('./src/components/VoiceServerFields.vue')['default']
   }
   export interface GlobalDirectives {
     vLoading: typeof import('element-plus/es')['ElLoadingDirective']

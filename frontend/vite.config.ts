@@ -32,6 +32,8 @@ export default defineConfig({
   },
   test: {
     environment: 'happy-dom',
+    // every core: the form's specs mount Element Plus at length, and vitest leaves one core idle by default
+    maxWorkers: '100%',
     include: ['tests/**/*.spec.ts'],
     setupFiles: ['tests/setup.ts'],
     server: { deps: { inline: ['element-plus'] } },

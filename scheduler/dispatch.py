@@ -63,6 +63,9 @@ class DispatchSettings(DataSettings):
                               "(0: none)")
     alert_disconnect_s: float = Field(30.0, gt=0, description="a destination disconnected this long sends a "
                                       "'disconnected' alert")
+    cpu_share: float = Field(0.9, ge=0, le=4, description="a worker takes another live only while its lives, with "
+                             "the new one, would use at most this share of its cores (each live's CPU measured; "
+                             "0: no limit but --slots)")
     recording_keep_days: float = Field(30.0, ge=0, description="recordings older than this are deleted (0: kept)")
     recording_max_gb: float = Field(100.0, ge=0, description="the oldest recordings are deleted while all of them "
                                     "take more than this (0: no limit)")

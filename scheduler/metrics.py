@@ -29,6 +29,10 @@ class WorkerMetrics:
                                ["action"], registry=r)
         self.errors = Counter("livehost_errors", "Errors of the lives, by source", ["source"], registry=r)
         self.lives = Gauge("livehost_worker_lives", "Lives running on this worker", registry=r)
+        self.presets = Counter("livehost_preset_steps", "x264 preset steps of the lives: faster (overloaded) or back",
+                               ["change"], registry=r)
+        self.overloads = Counter("livehost_overloads", "Times a live could not keep real time even at the fastest "
+                                 "preset", registry=r)
 
     def on_event(self, kind: str, fields: dict) -> None:
         if kind == "cut" and isinstance(fields.get("latency_ms"), (int, float)):
@@ -39,6 +43,10 @@ class WorkerMetrics:
             self.replies.labels(str(fields.get("source") or "unknown")).inc()
         elif kind == "audience_action":
             self.viewers.labels(str(fields.get("action") or "unknown")).inc()
+        elif kind == "encoder":
+            self.presets.labels(str(fields.get("change") or "unknown")).inc()
+        elif kind == "overloaded":
+            self.overloads.inc()
         elif kind == "error":
             self.errors.labels(str(fields.get("source") or "unknown")).inc()
 

@@ -10,6 +10,7 @@ hands them back to the queue.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -27,6 +28,7 @@ from db.database import Database
 from db.media import scene_for_live, scene_media_paths
 from db.models import Avatar as AvatarRow
 from db.models import RUNNING_STATUSES, Comment, LiveSession, Product, Room, Script, SessionStatus, Voice, Webhook
+from db.voices import saved_spec
 from scheduler.audience_log import AudienceLog, next_seq
 from scheduler.compliance_log import ComplianceLog
 from scheduler.claims import RedisClaims, Renewal
@@ -36,6 +38,7 @@ from scheduler.queue import QUEUE, RUN_LIVE, make_celery
 from streamer.audience import SourceSpec
 from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources, build_live
 from streamer.control.link import connect_redis
+from streamer.cpu import live_cost, usable_cores
 from streamer.director import Position
 from streamer.live import Live, LiveState
 from streamer.output.rtmp import mask_url
@@ -44,12 +47,12 @@ from streamer.script import parse_script
 from streamer.selling.products import Catalog, ProductError
 from streamer.selling.products import Product as SellingProduct
 from streamer.settings import Settings
-from streamer.voice import voice_spec
 
 log = logging.getLogger("livehost.worker")
 
 SAVE_EVERY_S = 2.0  # how often a live's script position is written to the database
 CONNECT_FOR_S = 10.0  # how long a live tries to reach its RTMP server before it fails
+ADMIT_WAIT_S = 10.0  # how long a live waits for this worker's CPU before it goes back to the queue
 
 
 class CannotStart(Exception):
@@ -77,6 +80,74 @@ class WorkerContext:
         self.running: dict[int, "LiveRunner"] = {}
         self.metrics = WorkerMetrics()
         self.notifier = Notifier()
+        self.cores = usable_cores()
+        self._admitting: set[int] = set()  # taken, not yet running: counted at the estimate
+        self._admit_lock = threading.Lock()
+        self._calibrated: float | None = None
+        self.gate: QueueGate | None = None  # a Celery worker's: leaves the queue while full
+
+    # -- capacity -----------------------------------------------------------------------------------
+    def live_cost(self, calibrate: bool = True) -> float | None:
+        """The cores a new live is expected to take: what this worker's running lives take on
+        average, or (none measured yet) what one costs here, measured once at the settings' size and
+        preset (streamer.cpu.live_cost; about a second; without `calibrate`, None until then)."""
+        measured = [c for c in (r.cpu() for r in list(self.running.values())) if c]
+        if measured:
+            return round(sum(measured) / len(measured), 3)
+        if self._calibrated is None and not calibrate:
+            return None
+        if self._calibrated is None:
+            self._calibrated = live_cost(self.settings)
+            log.info("worker %s: a live takes about %.2f cores here (%dx%d, x264 %s); %.1f cores usable",
+                     self.name, self._calibrated, self.settings.width, self.settings.height, self.settings.preset,
+                     self.cores)
+        return self._calibrated
+
+    def load(self, calibrate: bool = True) -> float:
+        """Cores this worker's lives take now (a live not yet measured counts at the estimate)."""
+        cpus = [r.cpu() for r in list(self.running.values())] + [None] * len(self._admitting)
+        unknown = sum(1 for c in cpus if c is None)
+        estimate = (self.live_cost(calibrate) or 0.0) if unknown else 0.0
+        return sum(c for c in cpus if c is not None) + unknown * estimate
+
+    def has_room(self) -> bool:
+        """Whether one more live fits in real time: this worker's lives with the new one within
+        `cpu_share` of its cores (always, with no live running or taken)."""
+        share = self.dispatch.cpu_share
+        if not share or not (self.running or self._admitting):
+            return True
+        return self.load() + self.live_cost() <= share * self.cores
+
+    def admit(self, session_id: int, wait_s: float = ADMIT_WAIT_S) -> bool:
+        """Whether this worker can hold one more live in real time: its lives with the new one within
+        `cpu_share` of its cores (always, with no live running). Waits up to `wait_s` for room; True
+        reserves it until the live runs or ends (release_admission)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._admit_lock:
+                if self.has_room():
+                    self._admitting.add(session_id)
+                    return True
+            if time.monotonic() >= deadline or self.shutting_down.wait(0.5):
+                return False
+
+    def release_admission(self, session_id: int) -> None:
+        self._admitting.discard(session_id)
+
+    def update_gate(self) -> None:
+        if self.gate is not None:
+            self.gate.update()
+
+    def lives_load(self) -> list[dict]:
+        """Each running live's load, for the announcement: cores, fps, how far behind, the preset."""
+        out = []
+        for session_id, r in list(self.running.items()):
+            st = r.last_status or {}
+            encoder = st.get("encoder") or {}
+            out.append({"session": session_id, "cpu": st.get("cpu"), "fps": st.get("fps"),
+                        "behind_s": encoder.get("behind_s"), "preset": encoder.get("preset"),
+                        "overloaded": bool(encoder.get("overloaded"))})
+        return out
 
     def alert(self, event: str, text: str, **fields) -> None:
         """Tell the deployment's webhooks (in the background; a database hiccup only skips it)."""
@@ -99,8 +170,28 @@ class LiveRunner:
         self.audience = AudienceLog(session_id)
         self.compliance = ComplianceLog(session_id)
         self.orphaned = False  # its row was deleted while it ran
+        self.last_status: dict | None = None  # the live's, as last read (every 0.25 s)
+
+    def cpu(self) -> float | None:
+        """Cores the live takes lately (None until measured)."""
+        return (self.last_status or {}).get("cpu")
 
     def run(self) -> str:
+        ctx = self.ctx
+        if not ctx.admit(self.id):
+            log.warning("session %s: this worker is full (%.2f of %.1f cores in use, a live takes %.2f); left to "
+                        "another worker (the scheduler puts it back on the queue)", self.id, ctx.load(), ctx.cores,
+                        ctx.live_cost())
+            ctx.update_gate()
+            return "declined"
+        ctx.update_gate()  # full now? then off the queue before another live is taken
+        try:
+            return self._run_admitted()
+        finally:
+            ctx.release_admission(self.id)
+            ctx.update_gate()
+
+    def _run_admitted(self) -> str:
         ctx = self.ctx
         ttl = ctx.dispatch.claim_ttl_s
         if not ctx.claims.claim(self.id, ctx.name, ttl):
@@ -125,6 +216,7 @@ class LiveRunner:
                 log.error("session %s: cannot start: %s", self.id, e)
                 return "failed"
             ctx.running[self.id] = self
+            ctx.release_admission(self.id)
             ctx.metrics.lives.set(len(ctx.running))
             try:
                 if row["scheduled_at"] is not None:
@@ -219,7 +311,7 @@ class LiveRunner:
         return LiveSpec(
             script=parse_script({"segments": script.segments, "loop": script.loop}, f"script {script.id}"),
             output=live_outputs(room, ctx.dispatch, ctx.settings, self.id), id=str(self.id),
-            voice=voice_spec(voice.engine, voice.voice, voice.rate, voice.pitch), avatar=avatar.slug,
+            voice=saved_spec(voice, self.ctx.dispatch.var_dir, self.ctx.dispatch.voice_ref_dir), avatar=avatar.slug,
             policy=RoomPolicy.from_settings(room.settings, room.platform),
             start=Position(**{k: int(v) for k, v in row["position"].items() if k in ("round", "segment", "sentence")}),
             sources=room_sources(room, ctx.dispatch.data_key, ctx.settings), audience_from=row["audience_from"],
@@ -316,7 +408,8 @@ class LiveRunner:
         """A 'disconnected' alert for each destination down longer than alert_disconnect_s (once
         until it is back)."""
         now, limit = time.monotonic(), self.ctx.dispatch.alert_disconnect_s
-        for d in live.status().get("destinations") or []:
+        self.last_status = status = live.status()
+        for d in status.get("destinations") or []:
             name = d["name"]
             if d.get("connected"):
                 down_since.pop(name, None)
@@ -450,11 +543,17 @@ def run_worker(slots: int, name: str | None = None, dispatch: DispatchSettings |
         ctx.shutting_down.set()
 
     signals.worker_shutting_down.connect(shutting_down, weak=False)
+    # the livehost command has set up logging; Celery's own setup would lower the root to WARNING
+    # and so lose every live's INFO lines; Celery's chatter (each task received) stays out
+    signals.setup_logging.connect(lambda **_kw: None, weak=False)
+    logging.getLogger("celery").setLevel(logging.WARNING)
     if dispatch.metrics_port:
         ctx.metrics.serve(dispatch.metrics_port)
+    hostname = f"{ctx.name}@livehost"
+    ctx.gate = QueueGate(ctx, app, hostname)
     threading.Thread(target=_announce, args=(ctx,), name="worker-announce", daemon=True).start()
     log.info("worker %s: %d slot(s), lipsync %s", ctx.name, slots, settings.lipsync)
-    worker = app.Worker(pool="threads", concurrency=slots, hostname=f"{ctx.name}@livehost", queues=[QUEUE],
+    worker = app.Worker(pool="threads", concurrency=slots, hostname=hostname, queues=[QUEUE],
                         without_heartbeat=True, without_mingle=True, without_gossip=True, loglevel="WARNING",
                         redirect_stdouts=False, quiet=True)
     try:
@@ -468,6 +567,40 @@ def run_worker(slots: int, name: str | None = None, dispatch: DispatchSettings |
     return worker.exitcode or 0
 
 
+class QueueGate:
+    """Takes this worker off the live queue while it is full and back on when it has room again, so
+    a full worker never holds a live that a worker with room could run (Celery's own limit is only
+    the slot count; CPU is the worker's to judge). Toggled through Celery's remote control, which the
+    worker's consumer carries out in its own loop."""
+
+    def __init__(self, ctx: WorkerContext, app, hostname: str):
+        self.ctx, self.app, self.hostname = ctx, app, hostname
+        self.taking = True
+        self._lock = threading.Lock()
+
+    def update(self) -> None:
+        ctx = self.ctx
+        with self._lock:
+            room = ctx.has_room()
+            if room == self.taking:
+                return
+            try:
+                if room:
+                    self.app.control.add_consumer(QUEUE, destination=[self.hostname], reply=False)
+                else:
+                    self.app.control.cancel_consumer(QUEUE, destination=[self.hostname], reply=False)
+            except Exception as e:  # noqa: BLE001 - kombu/redis errors: tried again on the next update
+                log.warning("worker %s: cannot %s the live queue (%s: %s)", ctx.name,
+                            "rejoin" if room else "leave", type(e).__name__, e)
+                return
+            self.taking = room
+            if room:
+                log.info("worker %s: has room again; taking lives", ctx.name)
+            else:
+                log.warning("worker %s: is full (%.2f of %.1f cores in use, a live takes %.2f); takes no more "
+                            "lives until it has room", ctx.name, ctx.load(), ctx.cores, ctx.live_cost())
+
+
 def worker_key(name: str) -> str:
     return f"livehost:worker:{name}"
 
@@ -475,9 +608,12 @@ def worker_key(name: str) -> str:
 def _announce(ctx: WorkerContext, every_s: float = 2.0) -> None:
     """Tell the API this worker's capacity (slots, lives running) while it runs; expires if it dies."""
     while not ctx.shutting_down.is_set():
+        ctx.update_gate()
         try:
-            ctx.redis.hset(worker_key(ctx.name), mapping={"slots": ctx.slots, "running": len(ctx.running),
-                                                          "updated_at": round(time.time(), 3)})
+            ctx.redis.hset(worker_key(ctx.name), mapping={
+                "slots": ctx.slots, "running": len(ctx.running), "updated_at": round(time.time(), 3),
+                "cores": round(ctx.cores, 2), "cpu_share": ctx.dispatch.cpu_share, "load": round(ctx.load(), 3),
+                "live_cost": ctx.live_cost(), "lives": json.dumps(ctx.lives_load())})
             ctx.redis.expire(worker_key(ctx.name), int(every_s * 5))
         except redis.RedisError as e:
             log.warning("worker %s: cannot announce itself: %s", ctx.name, e)

@@ -174,14 +174,19 @@ def build_live(spec: LiveSpec, resources: Resources, *, replier: Replier | None 
         raise ScriptError(f"the script names product {missing[0]}, which this live does not have "
                           f"(products: {', '.join(p.id for p in spec.catalog.products) or 'none'})")
     try:
-        voices = Voices(spec.voice or settings.voice, resources.make_voice, settings.tts_cache_mb)
+        voices = Voices(spec.voice or settings.voice, resources.make_voice, settings.tts_cache_mb,
+                        fallback=spec.policy.fallback_voice,
+                        on_fallback=lambda voice, fallback, reason: listen(
+                            "error", session=spec.id, source="voice",
+                            message=f"voice {voice} failed ({reason}): {fallback} speaks instead"))
         made.append(voices.close)
+        voices(spec.policy.fallback_voice).check()
         voices(None).check()
         for segment in spec.script.segments:
             if segment.voice:
                 voices(segment.voice).check()
         avatar = resources.avatar(spec.avatar or settings.avatar)
-        lipsync = spec.lipsync or settings.lipsync
+        lipsync = "live2d" if avatar.live2d is not None else spec.lipsync or settings.lipsync  # a model, drawn
         engine, fell_back = resources.engine(lipsync)
         if fell_back:
             listen("error", session=spec.id, source="lipsync",

@@ -61,8 +61,9 @@ def add_commands(sub) -> None:
 
     a = sub.add_parser("avatar", help="prepare and list avatars")
     asub = a.add_subparsers(dest="avatar_command", required=True)
-    ap = asub.add_parser("prepare", help="prepare an avatar from a photo or a video")
-    ap.add_argument("source", metavar="VIDEO_OR_IMAGE")
+    ap = asub.add_parser("prepare", help="prepare an avatar from a photo, a video or a Live2D model (a folder "
+                         "or zip holding a *.model3.json or model.json)")
+    ap.add_argument("source", metavar="VIDEO_IMAGE_OR_MODEL")
     ap.add_argument("--id", required=True, help="avatar id: lower-case letters, digits, - and _")
     ap.add_argument("--engine", choices=("parametric", "musetalk"), default="parametric",
                     help="also prepare it for this lipsync engine (musetalk: crop boxes, masks and VAE "

@@ -92,7 +92,7 @@ def run_demo(settings: Settings, opts: DemoOptions, out=sys.stdout) -> int:
         print(f"livehost: lipsync {settings.lipsync} is not available, using parametric: {live.parts.fallback}",
               file=out, flush=True)
     print(f"livehost: live to {live.parts.sink.describe()} at {settings.width}x{settings.height}, "
-          f"voice {settings.voice}, avatar {settings.avatar}, lipsync {settings.lipsync}, "
+          f"voice {settings.voice}, avatar {settings.avatar}, lipsync {live.parts.engine.name}, "
           f"replies by {'LLM ' + settings.llm_model if settings.llm() else 'keyword rules'}", file=out, flush=True)
     relay = _start_relay(live, settings, out) if any(src.platform == "relay" for src in opts.sources) else None
     live.start()
@@ -211,9 +211,12 @@ def prepare(source: str, avatar_id: str, settings: Settings, engine: str = "para
             extra_margin: int | None = None) -> Path:
     """Prepare an avatar from `source`; for engine "musetalk" also its MuseTalk data (the
     weights are loaded first, so missing ones are reported before the long part)."""
+    from streamer.avatar.live2d import is_live2d, prepare_live2d
     from streamer.avatar.prepare import prepare_avatar
     from streamer.avatar.store import load_avatar
 
+    if is_live2d(Path(source)):  # a Live2D model (folder or zip): kept and rendered, no engine data
+        return prepare_live2d(Path(source), avatar_id, settings.avatars_dir)
     model = landmarker = parser = None
     if engine == "musetalk":
         from streamer.lipsync import load_musetalk_model, preparation_tools

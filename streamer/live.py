@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from streamer.audience.crowd import Audience, events_of
 from streamer.avatar.model import Avatar
+from streamer.cpu import CpuRate, thread_cpu_seconds
 from streamer.director import Action, Director, Lines, Position, product_at
 from streamer.frames import FPS
 from streamer.lipsync.base import LipsyncEngine
@@ -141,6 +142,7 @@ class Live:
                                     self.output]
         self.pipes = {"audio": audio, "ticks": ticks, "lips": lips, "frames": frames, "packets": packets}
         self._rate: deque[tuple[float, int, int]] = deque(maxlen=12)
+        self._cpu = CpuRate(lambda: thread_cpu_seconds(stage.native_id for stage in self.stages))
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -352,6 +354,10 @@ class Live:
             "pending_replies": self.director.pending,
             "position": self.resume_position().as_dict(),
             "queues": {name: p.qsize() for name, p in self.pipes.items()},
+            "cpu": self._cpu.cores(),
+            "encoder": {"preset": self.parts.encoder.preset, "step": self.encoder.governor.step,
+                        "behind_s": round(self.encoder.governor.behind, 3),
+                        "overloaded": self.encoder.governor.overloaded},
             "connected": getattr(self.parts.sink, "connected", True),
             "destinations": self.parts.sink.destinations(),
             "errors": len(self.errors),

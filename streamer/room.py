@@ -25,7 +25,8 @@ class RoomPolicy:
     `language`: of the built-in default reply and fallback line ("en" or "zh"). `audience`: how
     the viewers' chat is triaged (streamer.audience.triage). `banned`: the words the host never
     says (built-in list, the room's additions and exceptions). `reword_loops`: with an LLM, each
-    sentence of a looping script is re-worded for the next loop."""
+    sentence of a looping script is re-worded for the next loop. `fallback_voice`: the voice spec
+    that speaks a sentence whose own voice fails or gives no audio in time (a TTS server down)."""
 
     persona: str = ""
     answer_immediately: bool = False
@@ -39,6 +40,7 @@ class RoomPolicy:
     audience: TriagePolicy = field(default_factory=TriagePolicy)  # what of the viewers' chat is answered
     banned: BannedWords = field(default_factory=BannedWords.for_room)
     reword_loops: bool = True
+    fallback_voice: str = "espeak"
 
     def __post_init__(self) -> None:
         if self.speech_during_action not in ("wait", "interrupt"):
@@ -63,7 +65,8 @@ class RoomPolicy:
                        fallback_line=data.get("fallback_line") or None,
                        max_reply_chars=data.get("max_reply_chars") or None,
                        language=language, audience=TriagePolicy.from_settings(data.get("audience"), language),
-                       banned=banned_of(data), reword_loops=bool(data.get("reword_loops", True)))
+                       banned=banned_of(data), reword_loops=bool(data.get("reword_loops", True)),
+                       fallback_voice=str(data.get("fallback_voice") or "espeak"))
         except (TypeError, ValueError, AttributeError) as e:
             raise SettingsError(f"bad room settings: {e}") from None
 

@@ -140,6 +140,10 @@ class Settings(LivehostSettings):
     height: int = Field(1280, description="output height in pixels (even, 64..4096)")
     video_bitrate: int = Field(2_500_000, description="H.264 bitrate in bit/s (VBV-capped, CBR-like)")
     preset: str = Field("veryfast", description="x264 preset")
+    encoder_adapt: bool = Field(True, description="step the x264 preset down (to at most three faster ones) while "
+                                "the live cannot keep real time, and back up when it can")
+    encoder_threads: int = Field(1, ge=1, le=16, description="x264 threads per live (1: the least CPU a frame; "
+                                 "more: less time a frame for one big live on many cores)")
     keyframe_seconds: float = Field(2.0, ge=0.5, le=10, description="keyframe interval in seconds")
     audio_bitrate: int = Field(128_000, description="AAC-LC bitrate in bit/s")
     audio_rate: int = Field(44_100, description="audio sample rate in Hz: 44100 or 48000")

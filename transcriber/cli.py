@@ -25,6 +25,8 @@ def add_commands(sub) -> None:
                    help="a client is sent DISCONNECT after this long (default 600)")
     s.add_argument("--send-last-n-segments", type=int, metavar="N",
                    help="completed segments sent with each update when a client does not say (default 10)")
+    s.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
 
 
 def run(args) -> int:
@@ -33,7 +35,8 @@ def run(args) -> int:
     settings = TranscriberSettings.load(
         host=args.host, port=args.port, model=args.model, device=args.device, compute_type=args.compute_type,
         cpu_threads=args.cpu_threads, max_clients=args.max_clients,
-        max_connection_time=args.max_connection_time, send_last_n_segments=args.send_last_n_segments)
+        max_connection_time=args.max_connection_time, send_last_n_segments=args.send_last_n_segments,
+        metrics_port=args.metrics_port)
     server = TranscriptionServer(settings)
     try:
         server.serve_forever()

@@ -1,8 +1,9 @@
 """WhisperLive's wire format: the client's options message and the server's JSON messages.
 
-Every server message is a JSON text frame carrying the client's "uid". Audio arrives as binary frames of
-16 kHz mono samples (float32 by default, int16 when the options say "audio_format": "int16"), and the
-bytes END_OF_AUDIO end the stream."""
+Every server message is a JSON text frame carrying the client's "uid" (an ERROR too, whenever the client
+gave one: WhisperLive's clients drop messages for another uid). Audio arrives as binary frames of 16 kHz
+mono samples in one of WhisperLive's formats (`AUDIO_FORMATS`: float32 by default, int16, or uint8 with
+128 as zero), and the bytes END_OF_AUDIO end the stream."""
 from __future__ import annotations
 
 import json
@@ -13,10 +14,16 @@ import numpy as np
 END_OF_AUDIO = b"END_OF_AUDIO"
 SAMPLE_RATE = 16_000
 BACKEND = "faster_whisper"
+AUDIO_FORMATS = ("float32", "int16", "uint8")  # what WhisperLive 0.10 accepts
 
 
 class ProtocolError(Exception):
-    """The client broke the protocol; the message is sent back to it as an ERROR."""
+    """The client broke the protocol; the message is sent back to it as an ERROR, with `uid` when the
+    client gave one."""
+
+    def __init__(self, message: str, uid: str | None = None):
+        super().__init__(message)
+        self.uid = uid
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,13 @@ def parse_options(text: str | bytes, default_last_n: int = 10) -> ClientOptions:
     uid = data.get("uid")
     if not isinstance(uid, str) or not uid or len(uid) > 200:
         raise ProtocolError("options need a 'uid' string (1-200 characters)")
+    try:
+        return _options(uid, data, default_last_n)
+    except ProtocolError as e:
+        raise ProtocolError(str(e), uid) from None
+
+
+def _options(uid: str, data: dict, default_last_n: int) -> ClientOptions:
     task = data.get("task") or "transcribe"
     if task not in ("transcribe", "translate"):
         raise ProtocolError(f"task must be transcribe or translate, not {task!r}")
@@ -53,8 +67,8 @@ def parse_options(text: str | bytes, default_last_n: int = 10) -> ClientOptions:
     if language is not None and (not isinstance(language, str) or len(language) > 10):
         raise ProtocolError("language must be a language code such as 'en', or null")
     fmt = data.get("audio_format") or "float32"
-    if fmt not in ("float32", "int16"):
-        raise ProtocolError(f"audio_format must be float32 or int16, not {fmt!r}")
+    if fmt not in AUDIO_FORMATS:
+        raise ProtocolError(f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, not {fmt!r}")
     prompt = data.get("initial_prompt") or None
     try:
         last_n = int(data.get("send_last_n_segments") or default_last_n)
@@ -70,6 +84,8 @@ def parse_options(text: str | bytes, default_last_n: int = 10) -> ClientOptions:
 
 def decode_audio(frame: bytes, audio_format: str) -> np.ndarray:
     """A binary frame as float32 samples in [-1, 1]; ProtocolError for bytes that cannot be that."""
+    if audio_format == "uint8":  # unsigned 8-bit PCM: 128 is silence
+        return (np.frombuffer(frame, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
     if audio_format == "int16":
         if len(frame) % 2:
             raise ProtocolError(f"an int16 audio frame must have an even byte count, not {len(frame)}")

@@ -30,6 +30,8 @@ class TranscriberSettings(LivehostSettings):
     max_connection_time: float = Field(600.0, gt=0, description="seconds a client may stay connected")
     send_last_n_segments: int = Field(10, ge=1, le=1000, description="completed segments sent with each "
                                                                      "update when a client does not say")
+    metrics_port: int = Field(0, ge=0, le=65535, description="serve Prometheus metrics on this port, on the "
+                                                             "same address (0: off)")
     api_key: str = Field("", repr=False, description="when set, clients must give it (a secret: never printed "
                                                      "or logged)")
 

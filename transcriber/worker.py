@@ -20,9 +20,11 @@ ResultCallback = Callable[[ClientStream, "list[dict] | None", "tuple[str, float]
 class InferenceWorker:
     """Owns the thread `transcriber-inference`; `stop()` joins it."""
 
-    def __init__(self, engine: WhisperEngine, on_result: ResultCallback):
+    def __init__(self, engine: WhisperEngine, on_result: ResultCallback,
+                 on_inference: Callable[[float, bool], None] | None = None):
         self._engine = engine
         self._on_result = on_result
+        self._on_inference = on_inference  # (seconds, succeeded) after each call, on the worker thread
         self._streams: list[ClientStream] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -66,16 +68,20 @@ class InferenceWorker:
                 self._wake.wait(0.05)
                 self._wake.clear()
                 continue
-            t0 = time.monotonic()
+            t0, ok = time.monotonic(), False
             try:
                 result = self._engine.transcribe(job.audio, stream.language, stream.options.task,
                                                  stream.options.initial_prompt)
+                ok = True
             except Exception:
                 log.exception("client %s: inference failed", stream.options.uid)
                 continue
             finally:
+                took = time.monotonic() - t0
                 self.calls += 1
-                self.busy_s += time.monotonic() - t0
+                self.busy_s += took
+                if self._on_inference is not None:
+                    self._on_inference(took, ok)
             detected = None
             if stream.language is None:
                 stream.language = result.language

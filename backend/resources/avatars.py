@@ -1,5 +1,6 @@
-"""Avatars: upload a portrait or a short video; it is prepared in a background thread (face boxes,
-mouth boxes, idle loop) into `avatars_dir/<slug>/`, reporting progress in the database."""
+"""Avatars: upload a portrait, a short video or a Live2D model (a zip); it is prepared in a background
+thread (a photo's face boxes, mouth boxes and idle loop; a model checked and drawn at rest) into
+`avatars_dir/<slug>/`, reporting progress in the database."""
 from __future__ import annotations
 
 import json
@@ -30,6 +31,7 @@ from db.database import Database
 from db.models import Avatar
 from streamer.avatar.actions import list_actions
 from streamer.avatar.default import ensure_default_avatar
+from streamer.avatar.live2d import THUMBNAIL, is_live2d, prepare_live2d
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import IMAGE_EXTS, prepare_avatar
 from streamer.avatar.probe import SourceLimits, SourceTooLarge, check_source
@@ -40,6 +42,7 @@ log = logging.getLogger("livehost.api")
 bp = Blueprint("avatars", __name__, url_prefix="/api/avatars")
 
 VIDEO_EXTS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".gif"}
+MODEL_EXTS = {".zip"}  # a Live2D model: its model json with textures, motions and expressions
 DEFAULT_SLUG = "default"  # streamer.avatar.default.DEFAULT_ID, reserved for the embedded avatar
 PROGRESS_EVERY_S = 0.25  # at most four progress writes a second per preparation
 
@@ -48,6 +51,7 @@ class AvatarOut(Out):
     id: int
     slug: str = Field(description="folder name under avatars/, the id a worker loads")
     name: str
+    kind: str = Field(description="photo (an image or a video of a face) or live2d (a Live2D model)")
     status: str = Field(description="preparing, ready or failed")
     progress: float = Field(description="0..1")
     error: str | None
@@ -58,8 +62,10 @@ class AvatarOut(Out):
 
     @classmethod
     def of(cls, a: Avatar) -> "AvatarOut":
-        return cls(id=a.id, slug=a.slug, name=a.name, status=a.status, progress=a.progress, error=a.error,
-                   source=Path(a.source).name, frames=a.frames, actions=clip_names(a), created_at=a.created_at)
+        kind = "live2d" if Path(a.source).suffix.lower() in MODEL_EXTS else "photo"
+        return cls(id=a.id, slug=a.slug, name=a.name, kind=kind, status=a.status, progress=a.progress,
+                   error=a.error, source=Path(a.source).name, frames=a.frames, actions=clip_names(a),
+                   created_at=a.created_at)
 
 
 def clip_names(a: Avatar) -> list[str]:
@@ -94,12 +100,13 @@ def _form_name() -> str:
 def _form_file():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        message = "file is required: a portrait image or a short video of one face"
+        message = "file is required: a portrait image, a short video of one face or a Live2D model (.zip)"
         raise ApiError(422, "invalid", message, {"file": message})
     ext = Path(upload.filename).suffix.lower()
-    if ext not in IMAGE_EXTS | VIDEO_EXTS:
+    if ext not in IMAGE_EXTS | VIDEO_EXTS | MODEL_EXTS:
         message = (f"unsupported file type '{ext or upload.filename}'; use an image "
-                   f"({', '.join(sorted(IMAGE_EXTS))}) or a video ({', '.join(sorted(VIDEO_EXTS))})")
+                   f"({', '.join(sorted(IMAGE_EXTS))}), a video ({', '.join(sorted(VIDEO_EXTS))}) "
+                   "or a Live2D model in a .zip")
         raise ApiError(422, "invalid", message, {"file": message})
     return upload, ext
 
@@ -119,9 +126,10 @@ def get_avatar(avatar_id: int):
 @route(bp, "GET", "/<int:avatar_id>/thumbnail", roles=ANYONE, media="image/jpeg",
        errors={404: "no such avatar, or it is not prepared yet"})
 def avatar_thumbnail(avatar_id: int):
-    """The avatar's first frame as a JPEG."""
+    """The avatar's first frame as a JPEG (a Live2D model's: drawn at rest)."""
     avatar = get_or_404(db(), Avatar, avatar_id, "avatar")
-    path = current_app.config["LIVEHOST"].avatars_dir / avatar.slug / "frames" / "000000.jpg"
+    folder = current_app.config["LIVEHOST"].avatars_dir / avatar.slug
+    path = folder / THUMBNAIL if (folder / THUMBNAIL).is_file() else folder / "frames" / "000000.jpg"
     if avatar.status != "ready" or not path.is_file():
         raise ApiError(404, "not_found", f"avatar {avatar_id} has no thumbnail yet (status: {avatar.status})")
     response = send_file(path, mimetype="image/jpeg", max_age=300)
@@ -132,7 +140,8 @@ def avatar_thumbnail(avatar_id: int):
 @route(bp, "POST", "", roles=OPERATE, multipart=True, response=AvatarOut, status=201,
        errors={503: "the upload could not be stored (disk full)"})
 def upload_avatar():
-    """Upload a portrait or a short video (multipart: file, name); preparation starts at once."""
+    """Upload a portrait, a short video or a Live2D model zip (multipart: file, name); preparation
+    starts at once."""
     settings: ApiSettings = current_app.config["LIVEHOST"]
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data with fields file and name")
@@ -156,16 +165,24 @@ def upload_avatar():
     if path.stat().st_size == 0:
         shutil.rmtree(path.parent, ignore_errors=True)
         raise ApiError(422, "invalid", "file is empty", {"file": "file is empty"})
-    try:
-        check_source(path, source_limits(settings))  # from the header: nothing is decoded here
-    except SourceTooLarge as e:
-        shutil.rmtree(path.parent, ignore_errors=True)
-        mp = e.limits.max_pixels / 1e6
-        params = {"file": Path(upload.filename).name, "width": e.size[0], "height": e.size[1],
-                  "max_side": e.limits.max_side, "megapixels": int(mp) if mp.is_integer() else round(mp, 1)}
-        message = REASONS["source_too_large"].format(**params)
-        raise ApiError(422, "invalid", message, {"file": message},
-                       field_reasons={"file": {"reason": "source_too_large", "params": params}}) from None
+    if ext in MODEL_EXTS:
+        if not is_live2d(path):  # the names in the zip's directory only; the model is checked while preparing
+            shutil.rmtree(path.parent, ignore_errors=True)
+            params = {"file": Path(upload.filename).name}
+            message = REASONS["no_model_in_zip"].format(**params)
+            raise ApiError(422, "invalid", message, {"file": message},
+                           field_reasons={"file": {"reason": "no_model_in_zip", "params": params}})
+    else:
+        try:
+            check_source(path, source_limits(settings))  # from the header: nothing is decoded here
+        except SourceTooLarge as e:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            mp = e.limits.max_pixels / 1e6
+            params = {"file": Path(upload.filename).name, "width": e.size[0], "height": e.size[1],
+                      "max_side": e.limits.max_side, "megapixels": int(mp) if mp.is_integer() else round(mp, 1)}
+            message = REASONS["source_too_large"].format(**params)
+            raise ApiError(422, "invalid", message, {"file": message},
+                           field_reasons={"file": {"reason": "source_too_large", "params": params}}) from None
     avatar = Avatar(slug=slug, name=name, status="preparing", progress=0.0, source=relative.as_posix())
     s.add(avatar)
     try:
@@ -251,8 +268,11 @@ def _prepare(database: Database, settings: ApiSettings, avatar_id: int, slug: st
             _set(database, avatar_id, progress=min(0.99, done / max(total, 1)))
 
     try:
-        folder = prepare_avatar(source, slug, settings.avatars_dir, progress=progress,
-                                limits=source_limits(settings))
+        if source.suffix.lower() in MODEL_EXTS and is_live2d(source):
+            folder = prepare_live2d(source, slug, settings.avatars_dir)
+        else:
+            folder = prepare_avatar(source, slug, settings.avatars_dir, progress=progress,
+                                    limits=source_limits(settings))
         frames = _frame_count(folder)
         if not _set(database, avatar_id, status="ready", progress=1.0, error=None, frames=frames):
             log.info("avatar %d was deleted while being prepared; removing %s", avatar_id, folder)

@@ -3,12 +3,14 @@
 Each bus event becomes `id: <stream id>`, `event: <type>`, `data: <json>`. A browser's
 EventSource resumes with Last-Event-ID by itself; it sends its token as ?access_token=. The
 stream ends after a `state` event whose state is ended or failed; a session already over with
-nothing left to replay answers 204, which tells EventSource not to reconnect."""
+nothing left to replay answers 204, which tells EventSource not to reconnect. A server shutting
+down (`STOPPING`) ends its streams within a second; the browsers reconnect to the next one."""
 from __future__ import annotations
 
 import json
 import logging
 import re
+import threading
 import time
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
@@ -27,6 +29,7 @@ log = logging.getLogger("livehost.api")
 STREAM_ID = r"^\d{1,20}(-\d{1,20})?$"
 EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 STEP_MS = 1000  # longest single wait on the bus, so a closed stream is let go of promptly
+STOPPING = threading.Event()  # the process is shutting down: streams end rather than hold it up
 
 
 class StreamQuery(Model):
@@ -96,7 +99,7 @@ def session_events(session_id: int, query: EventsQuery):
     def stream():
         last, quiet_since = after, time.monotonic()
         yield "retry: 3000\n\n"
-        while True:
+        while not STOPPING.is_set():
             try:
                 batch = bus.events(session_id, after=last, block_ms=0 if over else step_ms)
             except BusError as e:

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from backend.api import ANYONE, route
 from backend.db import close_session
-from backend.resources.events import StreamQuery, sse_response
+from backend.resources.events import STOPPING, StreamQuery, sse_response
 from db.models import ACTIVE_STATUSES, LiveSession
 
 bp = Blueprint("feed", __name__, url_prefix="/api")
@@ -44,8 +44,7 @@ def lives_feed(query: StreamQuery):
         known = snapshot(database, opened)
         quiet_since = time.monotonic()
         yield "retry: 3000\n\n"
-        while True:
-            time.sleep(POLL_S)
+        while not STOPPING.wait(POLL_S):
             try:
                 now = snapshot(database, opened)
             except Exception as e:  # noqa: BLE001 - a database hiccup must not end the feed

@@ -25,6 +25,7 @@ from backend.resources.schedules import StrictId
 from backend.resources.usage import delete_or_archive
 from db import secrets
 from db.models import ACTIVE_STATUSES, PLATFORMS, LiveSession, Product, Room
+from streamer import voice as tts
 from streamer.selling.banned import banned_of
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms")
@@ -111,6 +112,18 @@ class RoomSettings(Model):
     scene: SceneSettings = Field(default_factory=SceneSettings,
                                  description="what viewers see and hear around the host: captions, the AI label, "
                                  "background, logo, title, product card, cards, background music")
+    fallback_voice: str = Field("espeak", min_length=1, max_length=500,
+                                description="the voice spec that speaks a sentence whose own voice fails or gives "
+                                "no audio in time (a TTS server down or slow): 'espeak' works offline")
+
+    @field_validator("fallback_voice")
+    @classmethod
+    def _voice(cls, spec: str) -> str:
+        try:
+            tts.create_voice(spec)  # offline: the engine, voice and options
+        except tts.VoiceError as e:
+            raise ValueError(str(e)) from None
+        return spec.strip()
 
 
 DEFAULT_SETTINGS = RoomSettings().model_dump()

@@ -139,6 +139,13 @@ class SceneStatus(Out):
     music: MusicStatus | None = Field(None, description="the background music; null when the room has none")
 
 
+class EncoderStatus(Out):
+    preset: str | None = Field(None, description="the x264 preset it encodes at now")
+    step: int | None = Field(None, description="steps down the preset ladder to keep real time (0: the configured)")
+    behind_s: float | None = Field(None, description="how late the latest frame reached the encoder (0: on time)")
+    overloaded: bool | None = Field(None, description="even the fastest preset cannot keep real time on this worker")
+
+
 class LiveStatus(Out):
     """The worker's heartbeat (Redis hash with a TTL, written about every second); absent when no
     worker reports. A field the worker did not write is null."""
@@ -166,6 +173,8 @@ class LiveStatus(Out):
                                        "made it so); null when none")
     tts_cache: TtsCache | None = Field(None, description="the live's reuse of synthesized audio")
     scene: SceneStatus | None = Field(None, description="what the scene shows and plays now")
+    cpu: float | None = Field(None, description="cores the live takes on its worker, lately")
+    encoder: EncoderStatus | None = Field(None, description="the encoder keeping real time")
 
 
 class SessionDetail(SessionOut):

@@ -116,6 +116,23 @@ describe('the live console\'s outputs', { timeout: 60_000 }, () => {
     expect(cell(3, 'name')).toBe('预览（HLS）')
   })
 
+  it('shows the encoder\'s preset, a warning when it stepped down, and a danger when overloaded, with how far behind', async () => {
+    server(session('live', { state: 'live', updated_at: now(), encoder: { preset: 'veryfast', step: 0, behind_s: 0, overloaded: false } }))
+    let { wrapper } = await mountPage('/sessions/9', 'viewer')
+    await settle()
+    let tag = wrapper.get('[data-test="live-encoder"]')
+    expect(tag.text()).toBe('veryfast')
+    const kind = () => tag.get('.el-tag').classes()
+    expect(kind()).toContain('el-tag--info')
+    document.body.innerHTML = ''
+    server(session('live', { state: 'live', updated_at: now(), encoder: { preset: 'ultrafast', step: 2, behind_s: 1.34, overloaded: true } }))
+    ;({ wrapper } = await mountPage('/sessions/9', 'viewer'))
+    await settle()
+    tag = wrapper.get('[data-test="live-encoder"]')
+    expect(tag.text()).toBe('ultrafast · 落后 1.3 秒')
+    expect(kind()).toContain('el-tag--danger')
+  })
+
   it('plays the preview with hls.js: the session\'s playlist, the token in the Authorization header', async () => {
     server(session('live', { state: 'live', updated_at: now() }))
     const { wrapper } = await mountPage('/sessions/9', 'viewer')

@@ -30,7 +30,8 @@ function schedule(id: number, scriptId: number, nextStart: number | null, repeat
 const script = (id: number, name: string) => ({ id, name, loop: 1, segments: [{ say: 'hi' }], chars: 2, sentences: 1,
   created_at: '2030-01-01T00:00:00Z', updated_at: '2030-01-01T00:00:00Z' })
 
-function server(totals: Partial<Record<'rooms' | 'avatars' | 'voices' | 'scripts' | 'schedules', number>> = {}) {
+function server(totals: Partial<Record<'rooms' | 'avatars' | 'voices' | 'scripts' | 'schedules', number>> = {},
+  workers: unknown[] = []) {
   const now = Date.now()
   const schedules = [
     schedule(1, 1, now - 60_000), // a one-off that started a minute ago
@@ -41,7 +42,7 @@ function server(totals: Partial<Record<'rooms' | 'avatars' | 'voices' | 'scripts
   return installFakeFetch({
     'GET /api/sessions': () => ({ body: page([]) }),
     'GET /api/schedules': list('schedules', schedules),
-    'GET /api/workers': () => ({ body: [] }),
+    'GET /api/workers': () => ({ body: workers }),
     'GET /api/rooms': list('rooms', []),
     'GET /api/scripts': list('scripts', [script(1, 'Started one-off'), script(2, 'Later today'), script(3, 'Daily show')]),
     'GET /api/avatars': list('avatars', []),
@@ -54,6 +55,24 @@ describe('the overview', { timeout: 30_000 }, () => {
     document.body.innerHTML = ''
     FakeSource.made = []
     vi.stubGlobal('EventSource', FakeSource)
+  })
+
+  it('shows a worker\'s load as CPU of its budget (an older worker: lives of slots), and each live\'s share', async () => {
+    server({}, [
+      { name: 'gpu-1', slots: 8, running: 2, updated_at: Date.now() / 1000, cores: 2, cpu_share: 0.9, load: 0.6, live_cost: 0.3,
+        lives: [{ session: 7, cpu: 0.31, fps: 25, behind_s: 0, preset: 'veryfast', overloaded: false },
+          { session: 8, cpu: 0.29, fps: 24.9, behind_s: 1.4, preset: 'ultrafast', overloaded: true }] },
+      { name: 'old', slots: 3, running: 1, updated_at: Date.now() / 1000, lives: [] },
+    ])
+    const { wrapper } = await mountPage('/')
+    const rows = wrapper.findAll('[data-test="overview-workers"] tbody tr').map((r) => r.text())
+    expect(rows[0]).toContain('2 场直播 · 用 0.60 / 1.8 核')
+    expect(wrapper.get('[data-test="worker-load-gpu-1"]').attributes('aria-valuenow')).toBe('33')
+    expect(rows[1]).toContain('1/3')
+    expect(wrapper.get('[data-test="worker-load-old"]').attributes('aria-valuenow')).toBe('33')
+    await wrapper.get('[data-test="worker-load-gpu-1"]').trigger('mouseenter')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(document.body.textContent).toContain('直播 8：0.29 核，24.9 帧/秒，x264 ultrafast，落后 1.4 秒：这台机器跟不上实时')
   })
 
   it('lists as upcoming only occurrences that have not started', async () => {

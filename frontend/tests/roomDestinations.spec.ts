@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { mount } from '@vue/test-utils'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import { installFakeFetch } from './fakeFetch'
 import RoomForm from '@/components/RoomForm.vue'
 import { setLocale } from '@/i18n'
 import type { Room, RoomIn } from '@/api/types'
@@ -98,5 +99,70 @@ describe('RoomForm destinations and recording', { timeout: 60_000 }, () => {
     expect(w.get('[data-test="room-destination-0"]').text()).not.toContain('the host cannot be resolved')
     expect(w.text()).toContain('More destinations')
     expect(w.text()).toContain('Record every live')
+  })
+})
+
+describe('a destination\'s test push', { timeout: 60_000 }, () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  const okBody = (url: string) => ({ body: { ok: true, url, seconds: 3, connect_ms: 25, error: null, reason: null, params: {}, warnings: [] } })
+
+  it('pushes a saved destination by id with its unsaved URL, and shows the result in its own row', async () => {
+    setLocale('en')
+    const { calls } = installFakeFetch({ 'POST /api/rooms/3/test-push': () => okBody('rtmp://a.rtmp.youtube.com/live2b/***') })
+    const w = form()
+    await input(w, 'room-destination-server-0').setValue('rtmp://a.rtmp.youtube.com/live2b')
+    await w.get('[data-test="room-destination-test-0"]').trigger('click')
+    await flushPromises()
+    expect(calls.map((c) => c.body)).toEqual([{ seconds: 3, destination: 4, server_url: 'rtmp://a.rtmp.youtube.com/live2b' }])
+    expect(w.get('[data-test="room-destination-test-0-result"]').text())
+      .toBe('Pushed 3 s to rtmp://a.rtmp.youtube.com/live2b/*** (connected in 25 ms)')
+    expect(w.find('[data-test="room-destination-test-1-result"]').exists()).toBe(false)
+    expect(w.find('[data-test="room-test-push-result"]').exists()).toBe(false)
+  })
+
+  it('a retyped key goes with the push; a new destination without a key pushes with none, never the room\'s key', async () => {
+    const { calls } = installFakeFetch({ 'POST /api/rooms/3/test-push': () => okBody('rtmp://x/***') })
+    const w = form()
+    await input(w, 'room-destination-key-1').setValue('backup-key')
+    await w.get('[data-test="room-destination-test-1"]').trigger('click')
+    await w.get('[data-test="room-destination-add"]').trigger('click')
+    await input(w, 'room-destination-server-2').setValue('rtmp://push.example.com/live')
+    await w.get('[data-test="room-destination-test-2"]').trigger('click')
+    await flushPromises()
+    expect(calls.map((c) => c.body)).toEqual([
+      { seconds: 3, destination: 7, server_url: 'rtmps://backup.example.com/app', stream_key: 'backup-key' },
+      { seconds: 3, server_url: 'rtmp://push.example.com/live', stream_key: '' },
+    ])
+  })
+
+  it('says why it failed in the row, and sends nothing for a URL the API would refuse', async () => {
+    const { calls } = installFakeFetch({
+      'POST /api/rooms/3/test-push': () => ({
+        body: { ok: false, url: 'rtmp://a.rtmp.youtube.com/live2/***', seconds: 0, connect_ms: null,
+          error: 'cannot connect to RTMP server a.rtmp.youtube.com:1935: Connection refused',
+          reason: 'rtmp_unreachable', params: { host: 'a.rtmp.youtube.com', port: 1935 }, warnings: [] },
+      }),
+    })
+    const w = form()
+    await w.get('[data-test="room-destination-test-0"]').trigger('click')
+    await flushPromises()
+    const result = w.get('[data-test="room-destination-test-0-result"]')
+    expect(result.text()).toBe('测试推流失败：连不上推流服务器 a.rtmp.youtube.com:1935：请检查地址、端口和网络')
+    expect(result.classes()).toContain('failed')
+    await input(w, 'room-destination-server-1').setValue('http://backup.example.com/app')
+    await w.get('[data-test="room-destination-test-1"]').trigger('click')
+    await flushPromises()
+    await settle()
+    expect(calls).toHaveLength(1)
+    expect(w.get('[data-test="room-destination-1"]').text()).toContain('推流地址须以 rtmp:// 或 rtmps:// 开头')
+  })
+
+  it('is disabled until the room is saved', () => {
+    const w = form(null)
+    w.get('[data-test="room-destination-add"]').trigger('click')
+    return flushPromises().then(() => {
+      expect(w.get('[data-test="room-destination-test-0"]').attributes('disabled')).toBeDefined()
+    })
   })
 })

@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import { installFakeFetch, page } from './fakeFetch'
+import { fakeUploads } from './fakeUploads'
 import { mountPage, settle } from './mountPage'
 import RoomForm from '@/components/RoomForm.vue'
 import type { Media, Room, RoomIn, SceneSettings } from '@/api/types'
@@ -80,32 +81,6 @@ describe('a room\'s scene in the room form', { timeout: 30_000 }, () => {
   })
 })
 
-/** An XMLHttpRequest stand-in for uploads: reports half, then answers `answer`. */
-function fakeUploads(answer: (form: FormData) => { status: number; body: unknown }) {
-  const sent: FormData[] = []
-  class FakeXhr {
-    status = 0
-    statusText = ''
-    responseText = ''
-    upload: { onprogress: ((e: { lengthComputable: boolean; loaded: number; total: number }) => void) | null } = { onprogress: null }
-    onload: (() => void) | null = null
-    open() {}
-    setRequestHeader() {}
-    send(form: FormData) {
-      sent.push(form)
-      this.upload.onprogress?.({ lengthComputable: true, loaded: 1, total: 2 })
-      const out = answer(form)
-      setTimeout(() => {
-        this.status = out.status
-        this.responseText = JSON.stringify(out.body)
-        this.onload?.()
-      }, 0)
-    }
-  }
-  vi.stubGlobal('XMLHttpRequest', FakeXhr)
-  return sent
-}
-
 describe('the media page', { timeout: 30_000 }, () => {
   beforeEach(() => { document.body.innerHTML = '' })
 
@@ -115,7 +90,7 @@ describe('the media page', { timeout: 30_000 }, () => {
       'GET /api/media/1/file': PNG,
       'GET /api/media/2/file': PNG,
     })
-    const sent = fakeUploads(() => ({ status: 201, body: media(2, 'spring loop', 'audio') }))
+    const uploads = fakeUploads(() => ({ status: 201, body: media(2, 'spring loop', 'audio') }))
     const { wrapper } = await mountPage('/media', 'operator')
     expect(wrapper.get('[data-test="media-table"]').text()).toContain('Logo')
 
@@ -124,12 +99,11 @@ describe('the media page', { timeout: 30_000 }, () => {
     Object.defineProperty(input.element, 'files', { value: [file], configurable: true })
     await input.trigger('change')
     await flushPromises()
-    await new Promise((r) => setTimeout(r, 10))
-    await flushPromises()
+    await uploads.answer()
 
-    expect(sent).toHaveLength(1)
-    expect((sent[0].get('file') as File).name).toBe('spring loop.mp3')
-    expect(sent[0].get('name')).toBe('spring loop')
+    expect(uploads.sent).toHaveLength(1)
+    expect((uploads.sent[0].form.get('file') as File).name).toBe('spring loop.mp3')
+    expect(uploads.sent[0].form.get('name')).toBe('spring loop')
     expect(wrapper.get('[data-test="media-table"]').text()).toContain('spring loop')
     expect(wrapper.find('[data-test="media-play-2"]').exists()).toBe(true)
     expect(wrapper.find('[data-test="media-upload-row"]').exists()).toBe(false)

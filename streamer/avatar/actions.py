@@ -26,6 +26,7 @@ import av
 import cv2
 import numpy as np
 
+from streamer.avatar.cubism import ACTION_S, model_actions
 from streamer.avatar.model import AvatarError
 from streamer.avatar.prepare import DECODER_THREADS, Progress, upright
 from streamer.avatar.probe import SourceLimits, check_source
@@ -69,6 +70,10 @@ def prepare_action(avatars_dir: Path, avatar_id: str, name: str, source: Path, l
     t0 = time.perf_counter()
     check_name(name)
     folder = avatar_folder(avatars_dir, avatar_id)
+    model = live2d_model(folder)
+    if model is not None:
+        raise AvatarError(f"avatar '{avatar_id}' is a Live2D model: its actions are the model's expressions and "
+                          f"motions ({', '.join(model_actions(model)) or 'none'}); video clips cannot be added to it")
     size = avatar_size(folder)
     source = Path(source)
     if not source.is_file():
@@ -124,10 +129,22 @@ def save_action(avatar_dir: Path, name: str, frames: Iterable[np.ndarray], audio
 
 
 def list_actions(avatars_dir: Path, avatar_id: str) -> list[dict]:
-    """The clips of an avatar, by name, without decoding them: name, frames, seconds, loop, has_audio."""
-    metas = read_action_metas(avatar_folder(avatars_dir, avatar_id))
+    """The clips of an avatar, by name, without decoding them: name, frames, seconds, loop, has_audio.
+    A Live2D avatar's are its model's expressions and motions, played on the model for ACTION_S."""
+    folder = avatar_folder(avatars_dir, avatar_id)
+    model = live2d_model(folder)
+    if model is not None:
+        return [{"name": name, "frames": round(ACTION_S * FPS), "seconds": ACTION_S, "loop": False,
+                 "has_audio": False} for name in model_actions(model)]
+    metas = read_action_metas(folder)
     return [{"name": name, "frames": m["frames"], "seconds": m["frames"] / FPS, "loop": m["loop"],
              "has_audio": m["has_audio"]} for name, m in metas.items()]
+
+
+def live2d_model(folder: Path) -> Path | None:
+    """The model file of a Live2D avatar's folder; None for a photo avatar."""
+    meta = json.loads((folder / "avatar.json").read_text())
+    return folder / str(meta.get("model", "")) if meta.get("kind") == "live2d" else None
 
 
 def remove_action(avatars_dir: Path, avatar_id: str, name: str) -> None:

@@ -56,6 +56,8 @@ class Avatar:
     mouth_mask: np.ndarray
     fps: int = 25
     actions: dict[str, ActionClip] = field(default_factory=dict)
+    alphas: list[np.ndarray] | None = None  # float32 [0, 1] per frame: a transparent avatar (Live2D)
+    live2d: Path | None = None  # a Live2D avatar's model file: rendered each frame by the live2d engine
 
     @property
     def size(self) -> tuple[int, int]:

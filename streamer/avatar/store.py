@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from streamer.avatar.cubism import ACTION_NAME, ACTION_S, model_actions
 from streamer.avatar.model import ActionClip, Avatar, AvatarError
 from streamer.frames import FPS, SAMPLES_PER_VIDEO_FRAME
 
@@ -37,7 +38,6 @@ FORMAT_VERSION = 1
 JPEG_QUALITY = 95
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ACTIONS_DIR = "actions"  # an avatar's action clips: actions/<name>/ (written by streamer.avatar.actions)
-ACTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
 
@@ -177,6 +177,8 @@ def load_avatar(avatars_dir: Path, avatar_id: str) -> Avatar:
         raise broken(f"avatar.json is unreadable ({e.__class__.__name__}: {e})") from None
     if version != FORMAT_VERSION:
         raise broken(f"avatar.json has format {version}, this version reads {FORMAT_VERSION}")
+    if meta.get("kind") == "live2d":
+        return load_live2d(folder, meta)
     if n < 1:
         raise broken("avatar.json says it has no frames")
     boxes = {}
@@ -317,3 +319,21 @@ def _clip(folder: Path, meta: dict, frames: list[np.ndarray | None], size: tuple
             raise broken(f"audio.npy is {audio.dtype} {audio.shape}, expected float32 {expected}")
     return ActionClip(name=folder.name, frames=frames, audio=audio, loop=meta["loop"])
 
+
+def load_live2d(folder: Path, meta: dict) -> Avatar:
+    """The Avatar of a prepared Live2D model (streamer.avatar.live2d): its rest frame for the idle canvas,
+    the model the live2d engine draws each frame."""
+    avatar_id = meta.get("id") or folder.name
+    model = folder / str(meta.get("model", ""))
+    rest = cv2.imread(str(folder / "rest.png"), cv2.IMREAD_UNCHANGED)
+    if not model.is_file() or rest is None or rest.ndim != 3 or rest.shape[2] != 4:
+        raise AvatarError(f"avatar '{avatar_id}' is broken: its model or rest.png is missing ({folder})")
+    alpha = rest[..., 3].astype(np.float32) / 255.0
+    bgr = np.ascontiguousarray(rest[..., :3])
+    h, w = bgr.shape[:2]
+    box = np.array([[0, 0, w, h]], np.int32)
+    # its expressions and motion groups are its actions: the clock plays them for a while (the frames are
+    # only a length here), the live2d engine starts them on the model and draws every frame
+    actions = {name: ActionClip(name, [bgr] * round(ACTION_S * FPS), None) for name in model_actions(model)}
+    return Avatar(id=avatar_id, path=folder, frames=[bgr], faces=box, mouths=box,
+                  mouth_mask=np.ones((2, 2), np.float32), fps=25, actions=actions, alphas=[alpha], live2d=model)

@@ -9,7 +9,7 @@ from streamer.settings import Settings
 
 log = logging.getLogger("livehost.lipsync")
 
-ENGINES = ("parametric", "musetalk")
+ENGINES = ("parametric", "musetalk", "live2d")
 
 
 def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
@@ -20,6 +20,10 @@ def create_engine(name: str, settings: Settings | None = None) -> LipsyncEngine:
         from streamer.lipsync.parametric import ParametricEngine
 
         return ParametricEngine()
+    if name == "live2d":  # Live2D avatars: the model rendered each frame (streamer.avatar.live2d)
+        from streamer.lipsync.live2d import Live2DEngine
+
+        return Live2DEngine()
     if name == "musetalk":
         from streamer.lipsync.musetalk.engine import MuseTalkEngine
 

@@ -21,12 +21,14 @@ class LipPatch:
 
     `box` is (x1, y1, x2, y2) in the avatar frame's own pixels; `image` is BGR uint8 of that
     region's size; `alpha` is float32 in [0, 1] of the same size (0 keeps the avatar frame).
+    `premultiplied`: the image's colours are already multiplied by its alpha (as OpenGL draws them).
     The compositor blends it; the engine never touches the full frame.
     """
 
     box: tuple[int, int, int, int]
     image: np.ndarray
     alpha: np.ndarray
+    premultiplied: bool = False
 
 
 class LipFrame(NamedTuple):

@@ -54,6 +54,9 @@ class Canvas:
         self.layers = Layers(scene, width, height)
         backdrop = self.layers.background_image()
         self._background = backdrop if backdrop is not None else self._cover(avatar.frames[0])
+        # a transparent avatar (Live2D) is drawn over the background: what lies under it, at its size
+        self._plate = cv2.resize(self._background[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w], (aw, ah),
+                                 interpolation=cv2.INTER_AREA) if avatar.alphas else None
         self._video = self._video_strips() if scene.background == "video" else []
         self._still: list[Overlay] = self.layers.still() if self._video else []  # per frame over a video
         self._bake = [] if self._video else self.layers.still()
@@ -64,6 +67,7 @@ class Canvas:
         self._cards: dict[str, np.ndarray] = {}
         self._cache: dict[int, np.ndarray] = {}
         self._clips: dict[tuple[str, int], np.ndarray] = {}
+        self._one = np.ones(0, np.float32)  # the image's weight when it comes premultiplied
 
     def _cover(self, frame: np.ndarray) -> np.ndarray:
         """The frame scaled to cover the whole canvas (centre crop), blurred and darkened."""
@@ -77,8 +81,10 @@ class Canvas:
         big = cv2.resize(small, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return (big * 0.45).astype(np.uint8)
 
-    def _place(self, frame: np.ndarray) -> np.ndarray:
+    def _place(self, frame: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
         bgr = self._background.copy()
+        if alpha is not None and self._plate is not None:
+            frame = cv2.blendLinear(frame, self._plate, alpha, 1.0 - alpha)
         placed = cv2.resize(frame, (self.w, self.h),
                             interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
         bgr[self.y0:self.y0 + self.h, self.x0:self.x0 + self.w] = placed
@@ -92,7 +98,8 @@ class Canvas:
         """The I420 canvas for avatar frame `index` (cached; callers must not modify it)."""
         yuv = self._cache.get(index)
         if yuv is None:
-            yuv = self._cache[index] = self._place(self.avatar.frames[index])
+            alphas = self.avatar.alphas
+            yuv = self._cache[index] = self._place(self.avatar.frames[index], alphas[index] if alphas else None)
         return yuv
 
     def idle(self, n: int) -> np.ndarray:
@@ -117,11 +124,11 @@ class Canvas:
     def render(self, tick: Tick, patch: LipPatch | None) -> np.ndarray:
         """The canvas for a tick: a clip frame, or the avatar frame with its lip patch, then the
         crossfade from a clip that just ended, if any."""
-        if tick.kind is FrameKind.ACTION and tick.clip:
+        if tick.kind is FrameKind.ACTION and tick.clip and patch is None:
             out = self.clip_frame(tick.clip, tick.avatar_index)
-        else:
-            out = self.compose(tick.avatar_index, patch)
-        if tick.fade is not None:
+        else:  # a drawn avatar (Live2D) draws its actions too: a patch on its one frame
+            out = self.compose(0 if tick.kind is FrameKind.ACTION else tick.avatar_index, patch)
+        if tick.fade is not None and self.avatar.live2d is None:
             clip, index, weight = tick.fade
             out = cv2.addWeighted(self.clip_frame(clip, index), weight, out, 1.0 - weight, 0.0)
         if self.product_at is not None and tick.position is not None and tick.position != self._position:
@@ -194,10 +201,19 @@ class Canvas:
         self._paste(out, index, patch)
         return out
 
+    def _ones(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._one.shape != shape:
+            self._one = np.ones(shape, np.float32)
+        return self._one
+
     def _paste(self, out: np.ndarray, index: int, patch: LipPatch) -> None:
         x1, y1, x2, y2 = patch.box
-        region = self.avatar.frames[index][y1:y2, x1:x2]
-        blended = cv2.blendLinear(patch.image, region, patch.alpha, 1.0 - patch.alpha)
+        under = self._plate if self._plate is not None else self.avatar.frames[index]
+        region = under[y1:y2, x1:x2]
+        if patch.premultiplied:  # image + under * (1 - alpha)
+            blended = cv2.blendLinear(patch.image, region, self._ones(patch.alpha.shape), 1.0 - patch.alpha)
+        else:
+            blended = cv2.blendLinear(patch.image, region, patch.alpha, 1.0 - patch.alpha)
         s, ox, oy = self.scale, self.x0, self.y0
         # Canvas rectangle covering the patch, on even pixels so chroma blocks stay whole.
         cx1 = max(ox, int(math.floor((ox + x1 * s) / 2)) * 2)

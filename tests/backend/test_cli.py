@@ -6,6 +6,8 @@ import json
 import os
 import socket
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -131,10 +133,21 @@ def test_serve_answers_health_and_login_over_http_then_stops_cleanly(env):
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/api/sessions/7/events?access_token={token}", timeout=10)
         assert missing.value.code == 404  # past the sign-in: no such session
+        # a browser's event stream does not hold up a stop (gunicorn would wait graceful_timeout, 20 s)
+        feed = urllib.request.urlopen(f"{base}/api/events?access_token={token}", timeout=10)
+        assert feed.readline().startswith(b"retry:")
+        ended = {}
+        reader = threading.Thread(target=lambda: ended.update(rest=feed.read(), at=time.monotonic()))
+        reader.start()  # the browser reads on
     finally:
+        stop_asked = time.monotonic()
         server.terminate()
         out, _ = server.communicate(timeout=30)
+    stopped_in = time.monotonic() - stop_asked
+    reader.join(10)
     assert server.returncode == 0, out
+    assert stopped_in < 5.0, f"the server took {stopped_in:.1f} s to stop with an event stream open"
+    assert ended["at"] - stop_asked < 5.0 and ended["rest"].strip() in (b"", b": keep-alive")  # it reconnects
     assert "gthread" in out and "Traceback" not in out, out
     assert "/api/sessions/7/events?access_token=***" in out and token not in out, out
 
@@ -159,3 +172,37 @@ def test_serve_refuses_a_mysql_schema_behind_head(env):
             assert p.stdout.strip() == f"{alembic_head()} (head)"
         finally:
             wipe(url)
+
+
+def test_serve_with_three_workers_scrapes_every_workers_requests(env, redis_url, tmp_path):
+    """gunicorn's workers count their requests in shared files (PROMETHEUS_MULTIPROC_DIR, here given,
+    emptied of a stale run's files at the start): whichever worker answers the scrape, it counts
+    all the requests."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_999999.db").write_bytes(b"stale")  # an earlier run's: would break the scrape
+    port = free_port()
+    server = subprocess.Popen(livehost_cmd("serve", "--port", str(port), "--workers", "3", "--threads", "2"),
+                              env=env | {"REDIS_URL": redis_url, "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_port(port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(30):  # a new connection each: spread over the workers
+            with urllib.request.urlopen(f"{base}/api/health", timeout=10) as r:
+                assert r.status == 200
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as r:
+                families = list(text_string_to_metric_families(r.read().decode()))
+            counts = {s.labels["route"]: s.value for f in families for s in f.samples
+                      if s.name == "livehost_http_requests_total" and s.labels.get("status") == "200"}
+            assert counts.get("/api/health") == 30, counts
+        writers = {p.stem.split("_")[-1] for p in folder.glob("counter_*.db")}
+        assert writers and "999999" not in writers, writers  # the workers' own files, the stale one gone
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, out
+    assert out.count("Booting worker") == 3 and "Traceback" not in out, out

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RAISED = (re.compile(r'because\(\s*\d+,\s*"[a-z_]+",\s*"([a-z_]+)"'),  # ApiError.because(409, "conflict", "x")
           re.compile(r'\breason="([a-z_]+)"'),  # ApiError(..., reason="x"), TestPushOut(reason="x")
           re.compile(r'invalid_value\("([a-z_]+)"'),  # a field check
+          re.compile(r'field_error\(\s*"[a-z_.]+",\s*"([a-z_]+)"'),  # a field check outside pydantic
           re.compile(r'SinkError\([^()]*(?:\([^()]*\)[^()]*)*,\s*"([a-z_]+)"'),  # a push's failure
           re.compile(r'warnings\.append\("([a-z_]+)"\)'))
 

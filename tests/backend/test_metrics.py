@@ -30,7 +30,8 @@ def test_metrics_count_requests_lives_and_a_running_lives_heartbeat(api, tokens,
         s.commit()
     bus = RedisBus(redis.Redis.from_url(redis_url))
     bus.set_status(ids[0], {"state": "live", "fps": 25.0, "bitrate": 2_500_000, "seconds": 12.5, "errors": 1,
-                            "queues": {"audio": 3}, "audience": {"received": 9, "answered": 2, "dropped": 4},
+                            "queues": {"audio": 3}, "encoder": {"preset": "ultrafast", "step": 2, "behind_s": 1.3,
+                                                                "overloaded": True}, "audience": {"received": 9, "answered": 2, "dropped": 4},
                             "destinations": [{"name": "rtmp://a/live/***", "connected": True, "reconnects": 2,
                                               "dropped": 7}, {"name": "recording", "connected": False}]}, ttl=30)
     try:
@@ -49,6 +50,9 @@ def test_metrics_count_requests_lives_and_a_running_lives_heartbeat(api, tokens,
         assert m[("livehost_live_destination_connected", (("destination", "recording"), ("session", sid)))] == 0
         assert m[("livehost_live_comments", (("session", sid), ("what", "answered")))] == 2
         assert m[("livehost_live_queue_depth", (("queue", "audio"), ("session", sid)))] == 3
+        assert m[("livehost_live_behind_seconds", (("session", sid),))] == 1.3
+        assert m[("livehost_live_preset_step", (("session", sid),))] == 2
+        assert m[("livehost_live_overloaded", (("session", sid),))] == 1
         assert not any(name == "livehost_live_fps" and labels == (("session", str(ids[1])),) for name, labels in m)
     finally:
         bus.r.delete(f"livehost:session:{ids[0]}:status")

@@ -110,7 +110,8 @@ SETTINGS = {"persona": "A cheerful host who sells tea.", "answer_immediately": T
                       "title": {"text": "春茶节", "box": {"x": 0.05, "y": 0.05, "w": 0.9, "h": 0.06}, "size": 0.045},
                       "product_card": False, "product_card_box": {"x": 0.5, "y": 0.5, "w": 0.45, "h": 0.15},
                       "cards": {"starting_soon": "八点见", "be_right_back": ""},
-                      "music": {"playlist": [], "volume_db": -20.0, "duck_db": 6.0}, "loudness": -14.0}}
+                      "music": {"playlist": [], "volume_db": -20.0, "duck_db": 6.0}, "loudness": -14.0},
+            "fallback_voice": "piper:speed=1.1"}
 SCENE_DEFAULTS = {"captions": True, "caption_style": "band", "caption_box": {"x": 0.05, "y": 0.74, "w": 0.9, "h": 0.16},
                   "caption_size": 0.05, "ai_label": "auto", "ai_label_text": "", "ai_label_corner": "top-right",
                   "background": {"type": "blur", "media": None}, "logo": None, "title": None, "product_card": True,
@@ -140,7 +141,7 @@ def test_room_settings_left_out_are_the_defaults(api, tokens):
                 "keyword_replies": {}, "default_reply": "", "fallback_line": "", "max_reply_chars": 300,
                 "language": "auto", "audience": AUDIENCE_DEFAULTS, "knowledge": "",
                 "banned_words": {"add": [], "allow": []}, "products": [], "reword_loops": True,
-                "record": False, "scene": SCENE_DEFAULTS}
+                "record": False, "scene": SCENE_DEFAULTS, "fallback_voice": "espeak"}
     room = api.post("/api/rooms", json=ROOM, headers=tokens["operator"]).get_json()
     assert room["settings"] == defaults
     r = api.patch(f"/api/rooms/{room['id']}", json={"settings": {"interrupt_gap_ms": 500}},
@@ -174,6 +175,8 @@ def test_room_settings_left_out_are_the_defaults(api, tokens):
     ({"keyword_replies": ["price"]}, "keyword_replies"),
     ({"keyword_replies": {f"k{i}": "v" for i in range(201)}}, "keyword_replies"),
     ({"colour": "red"}, "colour"),
+    ({"fallback_voice": "festival"}, "fallback_voice"), ({"fallback_voice": ""}, "fallback_voice"),
+    ({"fallback_voice": "gptsovits:ftp://tts"}, "fallback_voice"), ({"fallback_voice": "piper:.."}, "fallback_voice"),
 ])
 def test_bad_room_settings_are_422_naming_the_field(api, tokens, settings, field):
     r = api.post("/api/rooms", json={**ROOM, "settings": settings}, headers=tokens["operator"])

@@ -131,6 +131,7 @@ HEARTBEAT = {  # what streamer.control.link.ControlLink writes: LiveSession.stat
     "speaking": "Our tea is picked by hand in the spring.", "action": "wave", "paused": False,
     "pending_replies": 2, "position": {"round": 0, "segment": 3, "sentence": 1},
     "queues": {"audio": 12, "ticks": 3, "lips": 2, "frames": 1, "packets": 0}, "connected": True, "errors": 0,
+    "cpu": 0.31, "encoder": {"preset": "superfast", "step": 1, "behind_s": 0.02, "overloaded": False},
     "destinations": [{"name": "rtmp://push.example.com/live/***", "connected": True, "bitrate": 2_400_000,
                       "reconnects": 1, "dropped": 0, "error": None},
                      {"name": "recording", "connected": False, "bitrate": 0, "reconnects": 0, "dropped": 0,

@@ -342,7 +342,9 @@ def test_viewers_chat_from_bilibili_and_a_relay_in_the_room_form_and_the_live_co
         api_call(base, "PATCH", f"/api/rooms/{room}", admin["access_token"], body={"settings": settings})
 
         # Live: danmaku, a gift and a relayed Douyin comment reach the console's chat.
-        session = stack.go_live(room, stack.script([{"say": "Welcome."}, {"pause": 600_000}], loop=1))
+        # looped: "answer now" interrupts the host in the pause, and the script goes on after it (a
+        # script of one round would end there, and the live with it, before the blocked viewer speaks)
+        session = stack.go_live(room, stack.script([{"say": "Welcome."}, {"pause": 600_000}], loop=0))
         page.goto(f"{base}/sessions/{session}")
         page.locator(f'{sel("live-status")}[data-status="live"]').wait_for(timeout=45_000)
         assert fake.wait_for_clients(1, timeout=30), stack.logs()
@@ -376,8 +378,18 @@ def test_viewers_chat_from_bilibili_and_a_relay_in_the_room_form_and_the_live_co
         page.locator(".el-message-box__btns .el-button--primary").click()
         rooms = lambda: api_call(base, "GET", f"/api/rooms/{room}", admin["access_token"])  # noqa: E731
         assert wait_for(lambda: "douyin:9" in rooms()["settings"]["audience"]["blocked_users"], timeout=10)
-        api_call(base, "POST", f"/api/rooms/{room}/relay/events?token={token}",
-                 body={"type": "comment", "platform": "douyin", "user_id": "9", "user": "Cy", "text": "me again?"})
+        try:
+            api_call(base, "POST", f"/api/rooms/{room}/relay/events?token={token}",
+                     body={"type": "comment", "platform": "douyin", "user_id": "9", "user": "Cy", "text": "me again?"})
+        except Exception as e:  # e.g. 409 no_live: say where the live went
+            row = stack.session(session)
+            pytest.fail(f"{e}\nsession {session}: {row.status}, {row.last_error}\n{stack.logs()}")
+        # The live's own record first (so that a failure says whether the live or the page missed it).
+        def outcome(text: str):
+            items = api_call(base, "GET", f"/api/sessions/{session}/audience?per_page=20", admin["access_token"])["items"]
+            return next(((e["action"], e["reason"]) for e in items if e["text"] == text), None)
+        assert wait_for(lambda: outcome("me again?") == ("skipped", "blocked_user"), timeout=30), \
+            (outcome("me again?"), stack.logs())
         chat.locator(sel("chat-row"), has_text="me again?").locator(sel("chat-action"),
                                                                     has_text="blocked").wait_for(timeout=T)
         shot(page, "17-live-chat-blocked")

@@ -60,7 +60,7 @@ def run(stream, all_ticks):
 def test_engines_by_name(tmp_path):
     assert isinstance(create_engine("parametric"), ParametricEngine)
     assert create_engine("parametric").name == "parametric"
-    with pytest.raises(LipsyncError, match="unknown lipsync engine 'wav2lip' \\(known: parametric, musetalk\\)"):
+    with pytest.raises(LipsyncError, match="unknown lipsync engine 'wav2lip' \\(known: parametric, musetalk, live2d\\)"):
         create_engine("wav2lip")
 
 

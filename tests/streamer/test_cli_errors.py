@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import time
 
+import numpy as np
 
 from tests.helpers.process import free_port, livehost_cmd
 
@@ -74,9 +75,27 @@ def test_photo_without_a_face_names_the_frame(cli_env, tmp_path):
     assert_one_line_error(p, "no face", "frame 0")
 
 
-def test_voice_that_cannot_work_is_refused_before_going_live(cli_env, tmp_path):
-    """edge-tts cannot reach Microsoft from here: the demo says so instead of going live mute."""
+def test_voice_that_cannot_work_goes_live_with_the_fallback_voice_and_says_so(cli_env, tmp_path):
+    """edge-tts cannot reach Microsoft from here: the demo goes live anyway, the room's fallback voice
+    (espeak) speaking, and the terminal names the voice that failed and why (never a mute live)."""
+    from tests.helpers.media import read_media
+
+    out = tmp_path / "x.flv"
     p, took = run(cli_env, "demo", "--voice", "edge:en-US-AriaNeural:timeout=3",
+                  "--record", str(out), "--duration", "4")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "edge-tts voice en-US-AriaNeural failed" in p.stderr and "espeak speaks instead" in p.stderr, p.stderr
+    m = read_media(str(out))
+    assert m.audio_end() >= 3.5
+    assert max(m.rms_at(t, t + 0.5) for t in np.arange(0, 3.5, 0.5)) > 0.02  # speech heard
+    assert took < 40
+
+
+def test_voice_and_fallback_that_cannot_work_are_refused_before_going_live(cli_env, tmp_path):
+    """When the room's fallback voice cannot speak either, the demo says so instead of going live mute."""
+    room = tmp_path / "room.yaml"
+    room.write_text("fallback_voice: edge:en-GB-SoniaNeural:timeout=3\n")
+    p, took = run(cli_env, "demo", "--voice", "edge:en-US-AriaNeural:timeout=3", "--room", str(room),
                   "--record", str(tmp_path / "x.flv"), "--duration", "2")
-    assert_one_line_error(p, "edge-tts voice en-US-AriaNeural failed")
+    assert_one_line_error(p, "edge-tts voice en-GB-SoniaNeural failed")
     assert took < 20

@@ -7,8 +7,10 @@ import time
 import numpy as np
 
 from streamer.build import LiveSpec, RecordTo, Resources, build_live
+from streamer.room import RoomPolicy
 from streamer.script import parse_script
 from streamer.settings import Settings
+from streamer.voice import create_voice
 from streamer.voice.base import Voice, VoiceError
 from tests.helpers.media import read_media
 
@@ -28,13 +30,14 @@ class BrokenVoice(Voice):
         raise VoiceError("edge-tts voice zh-CN-XiaoxiaoNeural failed: cannot reach speech.platform.bing.com")
 
 
-def live(avatars_dir, tmp_path, voice, seconds, realtime=True):
-    settings = Settings(width=320, height=568, avatars_dir=avatars_dir)
+def live(avatars_dir, tmp_path, voice, seconds, realtime=True, make_voice=None, policy=None):
+    settings = Settings(width=320, height=568, avatars_dir=avatars_dir, voice="broken")
     out = tmp_path / "live.flv"
     script = parse_script({"segments": [{"say": "One sentence for the test."}, {"pause": 200}], "loop": 0})
     events = []
-    spec = LiveSpec(script=script, output=RecordTo(out, paced=realtime), duration=seconds, realtime=realtime)
-    session = build_live(spec, Resources(settings, make_voice=lambda _: voice),
+    spec = LiveSpec(script=script, output=RecordTo(out, paced=realtime), duration=seconds, realtime=realtime,
+                    policy=policy or RoomPolicy())
+    session = build_live(spec, Resources(settings, make_voice=make_voice or (lambda _: voice)),
                          on_event=lambda kind, **f: events.append((kind, f)))
     t = time.monotonic()
     session.start()
@@ -57,6 +60,17 @@ def test_failing_voice_is_reported_and_the_live_goes_on_in_silence(avatars_dir, 
     assert m.rms_at(0, 3) < 0.001
     errors = [f for kind, f in events if kind == "error"]
     assert errors and "cannot reach" in errors[0]["message"]
+    assert session.state == "ended"
+
+
+def test_a_failing_voice_is_replaced_by_the_rooms_fallback_voice_and_said_so(avatars_dir, tmp_path):
+    voices = {"espeak:en": create_voice("espeak:en")}
+    session, m, _, events = live(avatars_dir, tmp_path, BrokenVoice(), 3,
+                                 make_voice=lambda spec: voices.get(spec) or BrokenVoice(),
+                                 policy=RoomPolicy(fallback_voice="espeak:en"))
+    assert m.rms_at(0.2, 2.0) > 0.01  # the sentence is heard, in the fallback voice
+    errors = [f["message"] for kind, f in events if kind == "error"]
+    assert errors and "cannot reach" in errors[0] and "espeak:en speaks instead" in errors[0], errors
     assert session.state == "ended"
 
 

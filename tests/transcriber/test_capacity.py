@@ -48,7 +48,7 @@ def test_a_client_over_max_clients_gets_wait_with_minutes_and_one_over_the_time_
         assert hello(third, "third")["message"] == "SERVER_READY"
 
 
-@pytest.mark.parametrize("garbage", ["not json", b"\x00\x01\x02", "odd", "int16"])
+@pytest.mark.parametrize("garbage", ["not json", b"\x00\x01\x02", "odd", "int16", "bad task"])
 def test_garbage_gets_error_and_does_not_disturb_a_speaker(serve, garbage):
     url = serve(max_clients=4)
     clip = speech(SENTENCE)
@@ -59,14 +59,19 @@ def test_garbage_gets_error_and_does_not_disturb_a_speaker(serve, garbage):
     with connect(url) as bad:
         if garbage in ("not json", b"\x00\x01\x02"):
             bad.send(garbage)
+            answers = answers_then_close(bad)
+        elif garbage == "bad task":
+            answers = [hello(bad, "bad", task="dance")]
         else:
             assert hello(bad, "bad")["message"] == "SERVER_READY"
             if garbage == "odd":
                 bad.send(b"\x00" * 1601)
             else:  # int16 samples while the options said float32
                 bad.send((clip[:16000] * 32767).astype("<i2").tobytes())
-        answers = answers_then_close(bad)
+            answers = answers_then_close(bad)
     assert answers and answers[-1]["status"] == "ERROR" and answers[-1]["message"]
+    if garbage not in ("not json", b"\x00\x01\x02"):  # it gave its uid: WhisperLive's client reads only its own
+        assert answers[-1]["uid"] == "bad"
     speaker.join(30)
     assert wer(SENTENCE, result["run"].transcript()) < 0.10
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+import numpy as np
 import pytest
 
 from tests.helpers.speech import speech
@@ -71,18 +72,23 @@ def test_language_is_reported_when_the_client_asks_for_detection(serve):
     assert wer("Hello everyone, welcome to the live room.", run.transcript()) < 0.10
 
 
-def test_int16_audio_when_the_options_ask_for_it(serve):
+@pytest.mark.parametrize("audio_format", ["int16", "uint8"])
+def test_int16_and_uint8_audio_when_the_options_ask_for_it(serve, audio_format):
     url = serve()
     clip = speech("Good morning and welcome to our show.")
     from websockets.sync.client import connect
     import time
 
     with connect(url) as ws:
-        ws.send(json.dumps({"uid": "ivan", "language": "en", "audio_format": "int16"}))
+        ws.send(json.dumps({"uid": "ivan", "language": "en", "audio_format": audio_format}))
         assert json.loads(ws.recv(timeout=10))["message"] == "SERVER_READY"
-        pcm = (clip * 32767).astype("<i2").tobytes()
-        for i in range(0, len(pcm), 3200):
-            ws.send(pcm[i:i + 3200])
+        if audio_format == "int16":
+            pcm = (clip * 32767).astype("<i2").tobytes()
+        else:  # unsigned 8-bit, 128 is silence
+            pcm = np.clip(np.round(clip * 127 + 128), 0, 255).astype(np.uint8).tobytes()
+        step = 3200 if audio_format == "int16" else 1600  # 0.1 s
+        for i in range(0, len(pcm), step):
+            ws.send(pcm[i:i + step])
             time.sleep(0.02)
         ws.send(b"END_OF_AUDIO")
         text = ""

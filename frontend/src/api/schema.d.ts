@@ -99,7 +99,7 @@ export interface paths {
         /** All avatars, with their preparation status. */
         get: operations["avatars_list_avatars"];
         put?: never;
-        /** Upload a portrait or a short video (multipart: file, name); preparation starts at once. */
+        /** Upload a portrait, a short video or a Live2D model zip (multipart: file, name); preparation */
         post: operations["avatars_upload_avatar"];
         delete?: never;
         options?: never;
@@ -149,7 +149,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The avatar's first frame as a JPEG. */
+        /** The avatar's first frame as a JPEG (a Live2D model's: drawn at rest). */
         get: operations["avatars_avatar_thumbnail"];
         put?: never;
         post?: never;
@@ -992,9 +992,28 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A short sample of an espeak voice as audio/wav (edge voices need the internet: 422). */
+        /** A short sample of the voice as audio/wav, synthesized by this server as a worker would (edge voices */
         post: operations["voices_preview_voice"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/voices/{voice_id}/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The voice's reference clip (16-bit mono WAV). */
+        get: operations["voices_get_reference"];
+        /** Set the reference clip of a GPT-SoVITS or CosyVoice voice (multipart: file, text): the voice is */
+        put: operations["voices_put_reference"];
+        post?: never;
+        /** Forget the voice's reference clip (its parameters speak for it again). */
+        delete: operations["voices_delete_reference"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1305,6 +1324,11 @@ export interface components {
             frames: number;
             /** Id */
             id: number;
+            /**
+             * Kind
+             * @description photo (an image or a video of a face) or live2d (a Live2D model)
+             */
+            kind: string;
             /** Name */
             name: string;
             /**
@@ -1617,6 +1641,33 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** EncoderStatus */
+        EncoderStatus: {
+            /**
+             * Behind S
+             * @description how late the latest frame reached the encoder (0: on time)
+             * @default null
+             */
+            behind_s?: number | null;
+            /**
+             * Overloaded
+             * @description even the fastest preset cannot keep real time on this worker
+             * @default null
+             */
+            overloaded?: boolean | null;
+            /**
+             * Preset
+             * @description the x264 preset it encodes at now
+             * @default null
+             */
+            preset?: string | null;
+            /**
+             * Step
+             * @description steps down the preset ladder to keep real time (0: the configured)
+             * @default null
+             */
+            step?: number | null;
+        };
         Error: {
             error: {
                 code: string;
@@ -1654,6 +1705,41 @@ export interface components {
             redis: string;
             /** Status */
             status: string;
+        };
+        /** LiveLoadOut */
+        LiveLoadOut: {
+            /**
+             * Behind S
+             * @description how late its latest frame reached the encoder
+             * @default null
+             */
+            behind_s?: number | null;
+            /**
+             * Cpu
+             * @description cores the live takes lately (null: not measured yet)
+             * @default null
+             */
+            cpu?: number | null;
+            /**
+             * Fps
+             * @description frames sent per second lately
+             * @default null
+             */
+            fps?: number | null;
+            /**
+             * Overloaded
+             * @description even the fastest preset cannot keep it in real time
+             * @default false
+             */
+            overloaded?: boolean;
+            /**
+             * Preset
+             * @description the x264 preset it encodes at now
+             * @default null
+             */
+            preset?: string | null;
+            /** Session */
+            session: number;
         };
         /**
          * LiveStatus
@@ -1697,11 +1783,22 @@ export interface components {
              */
             connected?: boolean | null;
             /**
+             * Cpu
+             * @description cores the live takes on its worker, lately
+             * @default null
+             */
+            cpu?: number | null;
+            /**
              * Destinations
              * @description each place the live goes, from one encoding: RTMP servers, the recording, the preview
              * @default null
              */
             destinations?: components["schemas"]["DestinationStatus"][] | null;
+            /**
+             * @description the encoder keeping real time
+             * @default null
+             */
+            encoder?: components["schemas"]["EncoderStatus"] | null;
             /**
              * Errors
              * @description errors so far in this live
@@ -2246,6 +2343,23 @@ export interface components {
             /** Session Id */
             session_id: number;
         };
+        /** ReferenceOut */
+        ReferenceOut: {
+            /** Sample Rate */
+            sample_rate: number;
+            /** Seconds */
+            seconds: number;
+            /**
+             * Text
+             * @description what is said in the clip
+             */
+            text: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+        };
         /** RelayAcceptedOut */
         RelayAcceptedOut: {
             /**
@@ -2398,6 +2512,12 @@ export interface components {
              * @default
              */
             fallback_line?: string;
+            /**
+             * Fallback Voice
+             * @description the voice spec that speaks a sentence whose own voice fails or gives no audio in time (a TTS server down or slow): 'espeak' works offline
+             * @default espeak
+             */
+            fallback_voice?: string;
             /**
              * Interrupt Gap Ms
              * @description silence after a bare interrupt before the script goes on
@@ -3329,9 +3449,16 @@ export interface components {
              * Engine
              * @enum {string}
              */
-            engine: "espeak" | "edge";
+            engine: "espeak" | "edge" | "piper" | "gptsovits" | "cosyvoice";
             /** Name */
             name: string;
+            /**
+             * Params
+             * @description gptsovits, cosyvoice: the server's parameters (GPT-SoVITS api_v2's /tts fields such as prompt_lang, top_k, gpt_weights, sovits_weights; CosyVoice's mode, spk_id, instruct_text, sample_rate), and timeout (seconds to the first audio)
+             */
+            params?: {
+                [key: string]: string;
+            };
             /**
              * Pitch
              * @description percent higher (+) or lower (-)
@@ -3346,7 +3473,7 @@ export interface components {
             rate?: number;
             /**
              * Voice
-             * @description espeak: '' (per text), 'en', 'cmn', ...; edge: e.g. zh-CN-XiaoxiaoNeural ('' = default)
+             * @description espeak: '' (per text), 'en', 'cmn', ...; edge: e.g. zh-CN-XiaoxiaoNeural ('' = default); piper: a voice under models/piper/, e.g. zh_CN-huayan-medium ('' = default); gptsovits, cosyvoice: the server's URL, e.g. http://10.0.0.5:9880
              * @default
              */
             voice?: string;
@@ -3364,10 +3491,16 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
             /** Pitch */
             pitch: number;
             /** Rate */
             rate: number;
+            /** @description the reference clip of a cloned voice, if uploaded */
+            reference: components["schemas"]["ReferenceOut"] | null;
             /**
              * Spec
              * @description what a worker passes to create_voice, e.g. 'edge:zh-CN-XiaoxiaoNeural:rate=+10%'
@@ -3382,12 +3515,19 @@ export interface components {
              * Engine
              * @default null
              */
-            engine?: ("espeak" | "edge") | null;
+            engine?: ("espeak" | "edge" | "piper" | "gptsovits" | "cosyvoice") | null;
             /**
              * Name
              * @default null
              */
             name?: string | null;
+            /**
+             * Params
+             * @default null
+             */
+            params?: {
+                [key: string]: string;
+            } | null;
             /**
              * Pitch
              * @default null
@@ -3495,6 +3635,35 @@ export interface components {
         };
         /** WorkerOut */
         WorkerOut: {
+            /**
+             * Cores
+             * @description cores it may use
+             * @default null
+             */
+            cores?: number | null;
+            /**
+             * Cpu Share
+             * @description the share of its cores its lives may take together (0: no limit)
+             * @default null
+             */
+            cpu_share?: number | null;
+            /**
+             * Live Cost
+             * @description cores a new live is expected to take there
+             * @default null
+             */
+            live_cost?: number | null;
+            /**
+             * Lives
+             * @description each running live's load
+             */
+            lives?: components["schemas"]["LiveLoadOut"][];
+            /**
+             * Load
+             * @description cores its lives take now
+             * @default null
+             */
+            load?: number | null;
             /** Name */
             name: string;
             /**
@@ -3504,7 +3673,7 @@ export interface components {
             running: number;
             /**
              * Slots
-             * @description lives it can run at once
+             * @description lives it can run at once, at most
              */
             slots: number;
             /**
@@ -10063,8 +10232,266 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description espeak could not speak */
+            /** @description the voice could not speak (its TTS server down or slow, no internet for edge) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voices_get_reference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such voice, or it has no reference clip */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voices_put_reference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description 3 to 10 s of the voice speaking alone (WAV, MP3, M4A, ...), 16 kHz or more, at most 20 MB
+                     */
+                    file: string;
+                    /** @description what is said in the clip */
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the file is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not multipart/form-data */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the clip could not be stored (disk full) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    voices_delete_reference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceOut"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflicts with the current state (a taken name, a row in use, a live's state) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid input */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

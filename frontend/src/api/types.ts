@@ -278,9 +278,13 @@ export type CommentIn = Schemas['CommentIn']
 
 export type AuditEntry = Schemas['AuditOut']
 export type Worker = Schemas['WorkerOut']
-/** POST /api/rooms/{id}/test-push: the form's server URL and key when given, else the saved ones. */
+/**
+ * POST /api/rooms/{id}/test-push: the form's server URL and key when given, else the saved ones
+ * (of the room, or of its saved extra destination `destination`).
+ */
 export interface TestPushIn {
   seconds?: number
+  destination?: number
   server_url?: string
   stream_key?: string
 }

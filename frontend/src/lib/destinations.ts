@@ -3,7 +3,7 @@
  * the form sends from them. The list sent replaces the saved one; a saved destination is named by
  * its id, and its write-only key is sent only when typed (null keeps the saved key).
  */
-import type { Destination, DestinationIn } from '@/api/types'
+import type { Destination, DestinationIn, TestPushIn } from '@/api/types'
 import { pushUrlProblem, type PushUrlProblem } from './platforms'
 
 export interface DestinationDraft {
@@ -63,4 +63,24 @@ export function destinationsPayload(drafts: readonly DestinationDraft[]): {
     return body
   })
   return { destinations, problems }
+}
+
+/**
+ * What a destination's test push sends: its server URL as typed and its key when typed. A saved
+ * one is named by id, so that an empty key field pushes with its saved key; a new one without a
+ * key pushes with none (never the room's own key). A URL the API would refuse: its problem instead.
+ */
+export function destinationTestPush(d: DestinationDraft): { body: TestPushIn } | { problem: PushUrlProblem } {
+  const server = d.server_url.trim()
+  const problem = pushUrlProblem(server)
+  if (problem) return { problem }
+  const key = d.stream_key.trim()
+  const body: TestPushIn = { seconds: 3, server_url: server }
+  if (d.id !== null) {
+    body.destination = d.id
+    if (key) body.stream_key = key
+  } else {
+    body.stream_key = key
+  }
+  return { body }
 }

@@ -13,7 +13,7 @@ export type StreamState = 'connecting' | 'open' | 'retrying' | 'closed'
 
 export const EVENT_TYPES = [
   'state', 'utterance', 'reply', 'interrupt', 'cut', 'action', 'paused', 'error', 'output', 'message',
-  'audience', 'audience_action', 'product', 'compliance',
+  'audience', 'audience_action', 'product', 'compliance', 'encoder', 'overloaded', 'caught_up',
 ] as const
 
 export interface EventStreamOptions {

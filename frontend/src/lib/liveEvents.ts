@@ -83,6 +83,14 @@ export function describeEvent(e: LiveEvent): { text: string; level: EventLevel }
     }
     case 'cut':
       return { text: t('event.cut', { frame: str(e.frame), ms: str(e.latency_ms) }), level: 'warning' }
+    case 'encoder': {
+      const key: MessageKey = e.change === 'back' ? 'event.encoderBack' : 'event.encoderFaster'
+      return { text: t(key, { preset: str(e.preset), behind: str(e.behind_s) }), level: e.change === 'back' ? 'info' : 'warning' }
+    }
+    case 'overloaded':
+      return { text: t('event.overloaded', { preset: str(e.preset), behind: str(e.behind_s) }), level: 'danger' }
+    case 'caught_up':
+      return { text: t('event.caughtUp', { preset: str(e.preset) }), level: 'success' }
     case 'action':
       return {
         text: t(e.state === 'end' ? 'event.actionEnd' : 'event.actionStart', { name: str(e.name) }),

@@ -3,7 +3,7 @@
  * of the key field (in the platform's own words), a usual server URL, and where to find them.
  */
 import type { Platform, RoomSettings } from '@/api/types'
-import type { Locale } from '@/i18n'
+import type { Locale, MessageKey } from '@/i18n'
 import { DEFAULT_AUDIENCE } from './audienceSettings'
 import { DEFAULT_SCENE } from './scene'
 import { DEFAULT_SELLING } from './selling'
@@ -110,6 +110,11 @@ export function pushUrlProblem(url: string): PushUrlProblem | null {
   return null
 }
 
+/** A push URL's problem in words: the message key. */
+export const PUSH_URL_PROBLEM: Readonly<Record<PushUrlProblem, MessageKey>> = {
+  scheme: 'rooms.serverInvalid', host: 'rooms.serverNoHost', plain: 'rooms.serverPlain', port: 'rooms.serverPort',
+}
+
 /** Is `url` a push server the API accepts (rtmp:// or rtmps://, with a host)? */
 export function isPushUrl(url: string): boolean {
   return pushUrlProblem(url) === null
@@ -130,6 +135,7 @@ export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
   keyword_replies: {},
   default_reply: '',
   fallback_line: '',
+  fallback_voice: 'espeak',
   max_reply_chars: 300,
   language: 'auto',
   record: false,

@@ -214,7 +214,12 @@ export async function openMicrophone(onSamples: (s: Float32Array) => void): Prom
   const resumed = ctx.resume().catch(() => undefined) // still inside the gesture: allowed to start
   let media: MediaStream
   try {
-    media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } })
+    // The voice as spoken: the browser's gain control and noise suppression change it as they adapt (the
+    // first seconds louder than the next, words smeared), which Whisper hears worse than the noise
+    // they remove. Echo cancellation stays: it keeps the preview's sound out of the question.
+    media = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
+    })
   } catch (e) {
     void ctx.close().catch(() => undefined)
     const name = (e as DOMException).name
