@@ -158,8 +158,13 @@ class Director:
             for errand in list(self._errands.values()):
                 self._close(errand, "cancelled")
             if resume_at is not None:
-                self._cursor = self._resolve(resume_at)
-                self._carried = None
+                carried = self._carried
+                if carried is not None and resume_at == carried.position:
+                    # cut while the replies that took this pause's place were on air: its rest is owed
+                    self._cursor = self._resolve(self.after(carried.position))
+                else:
+                    self._cursor = self._resolve(resume_at)
+                    self._carried = None
             self._hold_until = time.monotonic() + hold
             if then is not None:
                 self._agenda.append(then)
@@ -172,6 +177,11 @@ class Director:
         the replies (speaker thread)."""
         with self._cv:
             self._carried = rest
+
+    def carried_at(self) -> Position | None:
+        """The script pause whose rest comes after the replies now waiting or on air, if any."""
+        with self._cv:
+            return self._carried.position if self._carried is not None else None
 
     def aired(self, utterance_id: int) -> None:
         """Utterance `utterance_id`, and every one handed out before it, is over on air (called by

@@ -55,11 +55,14 @@ class OnAir:
                 self._completed, self._current = self._current, None
 
     def resume_position(self) -> Position:
-        """The script item airing now, else the one after the last completed, else the base."""
+        """The script item airing now, else the one after the last completed (unless replies took the
+        rest of that pause, which is then still to come), else the base."""
         with self.lock:
             if self._current is not None:
                 return self._current
             if self._completed is not None:
+                if self._completed == self.director.carried_at():
+                    return self._completed
                 return self.director.after(self._completed)
             return self._base
 

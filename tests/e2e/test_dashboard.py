@@ -342,8 +342,7 @@ def test_viewers_chat_from_bilibili_and_a_relay_in_the_room_form_and_the_live_co
         api_call(base, "PATCH", f"/api/rooms/{room}", admin["access_token"], body={"settings": settings})
 
         # Live: danmaku, a gift and a relayed Douyin comment reach the console's chat.
-        # looped: "answer now" interrupts the host in the pause, and the script goes on after it (a
-        # script of one round would end there, and the live with it, before the blocked viewer speaks)
+        # looped, so that the live outlasts the test however slow the machine is
         session = stack.go_live(room, stack.script([{"say": "Welcome."}, {"pause": 600_000}], loop=0))
         page.goto(f"{base}/sessions/{session}")
         page.locator(f'{sel("live-status")}[data-status="live"]').wait_for(timeout=45_000)

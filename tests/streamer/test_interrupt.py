@@ -198,3 +198,22 @@ def test_action_clip_plays_then_fades_back_to_the_idle_loop(avatars_dir, tmp_pat
     tail = diffs[start + clip:start + clip + 6]
     assert all(a >= b - 0.3 for a, b in zip(tail, tail[1:])), f"no smooth fade back: {tail}"
     assert max(diffs[start + clip + 8:start + clip + 50]) < 1.0, "the idle loop did not come back"
+
+
+def test_a_cut_while_replies_fill_a_script_pause_keeps_the_rest_of_the_pause(avatars_dir, tmp_path):
+    """A pause is the script's last item; something said during it takes its place, and the host is
+    cut off while saying it: the rest of the pause is still owed, so the live goes on (it used to
+    resume after the pause, at the end of the script, and end)."""
+    script = {"segments": [{"say": "Welcome."}, {"pause": 20_000}]}
+    live, events = start_live(avatars_dir, RecordTo(tmp_path / "live.flv", paced=True), script=script,
+                              policy=RoomPolicy(interrupt_gap_s=0.3))
+    assert events.wait(lambda k, f: k == "utterance" and f.get("state") == "end" and f.get("source") == "script", 15)
+    time.sleep(1.0)  # inside the pause
+    live.say("The tea comes from the hills above the lake, and it is picked by hand every spring.")
+    assert events.wait(utterance_start(source="say"), 10), "the say was never heard"
+    time.sleep(0.5)
+    live.interrupt()
+    assert live.resume_position().as_dict() == {"round": 0, "segment": 1, "sentence": 0}
+    assert not live.wait(4.0), "the live ended: the rest of the pause was dropped by the cut"
+    assert live.status()["position"] == {"round": 0, "segment": 1, "sentence": 0}
+    end_live(live)
