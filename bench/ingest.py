@@ -1,6 +1,7 @@
 """A local nginx-rtmp for the benches that push lives and pull them back."""
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,23 @@ def local_ingest(bench: str, folder: Path) -> Iterator[NginxRtmp]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def parametric_ingest(bench: str, size: str) -> Iterator[tuple[object, NginxRtmp, Path]]:
+    """For a bench of lives of the default avatar (parametric lipsync, espeak) at `size` ("WxH")
+    pushed to a local nginx-rtmp: (their Settings, the ingest, a temporary folder)."""
+    from streamer.avatar.default import ensure_default_avatar
+    from streamer.settings import Settings
+
+    width, height = (int(v) for v in size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = Settings(width=width, height=height, avatars_dir=folder / "avatars", lipsync="parametric",
+                            voice="espeak:en")
+        ensure_default_avatar(settings.avatars_dir)
+        with local_ingest(bench, folder) as server:
+            yield settings, server, folder
 
 
 def video_times(url: str, deadline: float, once: bool = False) -> Iterator[tuple[float, float]]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import re
 import resource
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.ingest import local_ingest
-from streamer.avatar.default import ensure_default_avatar
+from bench.ingest import parametric_ingest
 from streamer.build import LiveSpec, Preview, PushTo, RecordSegments, Resources, build_live
 from streamer.output.sink import Sink
 from streamer.script import parse_script
@@ -77,33 +75,27 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--size", default="720x1280")
     args = p.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        settings = Settings(width=width, height=height, avatars_dir=tmp / "avatars", lipsync="parametric",
-                            voice="espeak:en")
-        ensure_default_avatar(settings.avatars_dir)
-        with local_ingest("bench.outputs", tmp) as server:
-            push = [PushTo(server.url(f"bench{i}")) for i in range(3)]
-            base = run(settings, lambda _encoder: PacedNull(), args.seconds)
-            print(f"outputs of a paced {width}x{height} live, {args.seconds:g} s (x264 veryfast, parametric, espeak):")
-            print(f"  the live alone (no output): {base:.1f} CPU s = {100 * base / args.seconds:.0f} % of a core")
-            one = run(settings, push[0], args.seconds)
-            print(f"  one RTMP destination:       {100 * (one - base) / base:+5.1f} % of the live")
-            for n in (2, 3):
-                cpu = run(settings, tuple(push[:n]), args.seconds)
-                print(f"  {n} RTMP destinations:        {100 * (cpu - base) / base:+5.1f} % "
-                      f"({100 * (cpu - one) / base / (n - 1):+.1f} % each beyond the first)")
-            lags: list[float] = []
-            cpu = run(settings, (push[0], Preview(tmp / "preview")), args.seconds, preview_lag(tmp / "preview", lags))
-            print(f"  + the preview (HLS):        {100 * (cpu - one) / base:+5.1f} %")
-            cpu = run(settings, (push[0], RecordSegments(tmp / "recording", 10)), args.seconds)
-            print(f"  + the recording (segments): {100 * (cpu - one) / base:+5.1f} %")
-            if lags:
-                lags.sort()
-                print(f"  preview: the newest segment ends {lags[len(lags) // 2]:.1f} s (median; "
-                      f"{lags[-1]:.1f} s at most) behind the live sent; a player at the live edge with one 2 s "
-                      f"segment buffered runs about {lags[len(lags) // 2] + 2:.1f} s behind")
+    with parametric_ingest("bench.outputs", args.size) as (settings, server, tmp):
+        push = [PushTo(server.url(f"bench{i}")) for i in range(3)]
+        base = run(settings, lambda _encoder: PacedNull(), args.seconds)
+        print(f"outputs of a paced {args.size} live, {args.seconds:g} s (x264 veryfast, parametric, espeak):")
+        print(f"  the live alone (no output): {base:.1f} CPU s = {100 * base / args.seconds:.0f} % of a core")
+        one = run(settings, push[0], args.seconds)
+        print(f"  one RTMP destination:       {100 * (one - base) / base:+5.1f} % of the live")
+        for n in (2, 3):
+            cpu = run(settings, tuple(push[:n]), args.seconds)
+            print(f"  {n} RTMP destinations:        {100 * (cpu - base) / base:+5.1f} % "
+                  f"({100 * (cpu - one) / base / (n - 1):+.1f} % each beyond the first)")
+        lags: list[float] = []
+        cpu = run(settings, (push[0], Preview(tmp / "preview")), args.seconds, preview_lag(tmp / "preview", lags))
+        print(f"  + the preview (HLS):        {100 * (cpu - one) / base:+5.1f} %")
+        cpu = run(settings, (push[0], RecordSegments(tmp / "recording", 10)), args.seconds)
+        print(f"  + the recording (segments): {100 * (cpu - one) / base:+5.1f} %")
+        if lags:
+            lags.sort()
+            print(f"  preview: the newest segment ends {lags[len(lags) // 2]:.1f} s (median; "
+                  f"{lags[-1]:.1f} s at most) behind the live sent; a player at the live edge with one 2 s "
+                  f"segment buffered runs about {lags[len(lags) // 2] + 2:.1f} s behind")
 
 
 if __name__ == "__main__":

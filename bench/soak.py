@@ -12,12 +12,11 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.ingest import local_ingest, video_times
+from bench.ingest import parametric_ingest, video_times
 
 SCRIPT = {"segments": [{"say": "A long live: the host speaks, pauses and speaks again, for an hour, while we watch "
                                 "its memory and its clock."},
@@ -50,59 +49,51 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--play":
         player(sys.argv[2], float(sys.argv[3]))
         return
-    from streamer.avatar.default import ensure_default_avatar
     from streamer.build import LiveSpec, PushTo, Resources, build_live
     from streamer.script import parse_script
-    from streamer.settings import Settings
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--size", default="1280x720")
     args = p.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        settings = Settings(width=width, height=height, avatars_dir=tmp / "avatars", lipsync="parametric",
-                            voice="espeak:en")
-        ensure_default_avatar(settings.avatars_dir)
-        with local_ingest("bench.soak", tmp) as server:
-            url = server.url("soak")
-            live = build_live(LiveSpec(script=parse_script(SCRIPT), output=PushTo(url), id="soak",
-                                       duration=args.minutes * 60), Resources(settings))
-            live.start()
-            play = subprocess.Popen([sys.executable, "-m", "bench.soak", "--play", url, str(args.minutes)],
-                                    stdout=subprocess.PIPE, text=True)
-            print(f"soak: one real-time {width}x{height} live for {args.minutes:g} min (x264 {settings.preset}, "
-                  f"parametric, espeak); each minute: RSS, frames per wall second, player behind", flush=True)
-            start_rss, started = rss_mb(), time.monotonic()
-            seen: dict = {}  # the player's latest line (wall, stream time, frames), and where it settled
+    with parametric_ingest("bench.soak", args.size) as (settings, server, _):
+        url = server.url("soak")
+        live = build_live(LiveSpec(script=parse_script(SCRIPT), output=PushTo(url), id="soak",
+                                   duration=args.minutes * 60), Resources(settings))
+        live.start()
+        play = subprocess.Popen([sys.executable, "-m", "bench.soak", "--play", url, str(args.minutes)],
+                                stdout=subprocess.PIPE, text=True)
+        print(f"soak: one real-time {args.size} live for {args.minutes:g} min (x264 {settings.preset}, "
+              f"parametric, espeak); each minute: RSS, frames per wall second, player behind", flush=True)
+        start_rss, started = rss_mb(), time.monotonic()
+        seen: dict = {}  # the player's latest line (wall, stream time, frames), and where it settled
 
-            def read() -> None:
-                for line in play.stdout:
-                    seen["now"] = wall, stream, _ = json.loads(line)
-                    if wall >= 5:  # after connecting and nginx's first buffer
-                        seen.setdefault("behind0", wall - stream)
+        def read() -> None:
+            for line in play.stdout:
+                seen["now"] = wall, stream, _ = json.loads(line)
+                if wall >= 5:  # after connecting and nginx's first buffer
+                    seen.setdefault("behind0", wall - stream)
 
-            threading.Thread(target=read, daemon=True).start()
-            mark: list[float] | None = None
-            minute = 0
-            rss1 = None  # after the first minute's warm-up (caches, the encoder's buffers)
-            while not live.wait(60.0 - (time.monotonic() - started) % 60.0):
-                minute += 1
-                rss1 = rss1 or rss_mb()
-                if "now" not in seen:
-                    print(f"  {minute:3d} min: RSS {rss_mb():7.1f} MB, the player has nothing yet", flush=True)
-                    continue
-                now = seen["now"]
-                behind0 = seen.get("behind0", now[0] - now[1])
-                fps = (now[2] - mark[2]) / max(now[0] - mark[0], 1e-6) if mark else now[2] / max(now[0], 1e-6)
-                print(f"  {minute:3d} min: RSS {rss_mb():7.1f} MB ({rss_mb() - start_rss:+.1f}), {fps:5.2f} frames/s, "
-                      f"player behind {now[0] - now[1] - behind0:+.2f} s", flush=True)
-                mark = now
-            play.terminate()
-            play.wait(timeout=10)
-            print(f"end: RSS {rss_mb():.1f} MB, {rss_mb() - (rss1 or start_rss):+.1f} MB since the first minute; media "
-                  f"{live.status()['seconds']:.0f} s in {time.monotonic() - started:.0f} s of wall time")
+        threading.Thread(target=read, daemon=True).start()
+        mark: list[float] | None = None
+        minute = 0
+        rss1 = None  # after the first minute's warm-up (caches, the encoder's buffers)
+        while not live.wait(60.0 - (time.monotonic() - started) % 60.0):
+            minute += 1
+            rss1 = rss1 or rss_mb()
+            if "now" not in seen:
+                print(f"  {minute:3d} min: RSS {rss_mb():7.1f} MB, the player has nothing yet", flush=True)
+                continue
+            now = seen["now"]
+            behind0 = seen.get("behind0", now[0] - now[1])
+            fps = (now[2] - mark[2]) / max(now[0] - mark[0], 1e-6) if mark else now[2] / max(now[0], 1e-6)
+            print(f"  {minute:3d} min: RSS {rss_mb():7.1f} MB ({rss_mb() - start_rss:+.1f}), {fps:5.2f} frames/s, "
+                  f"player behind {now[0] - now[1] - behind0:+.2f} s", flush=True)
+            mark = now
+        play.terminate()
+        play.wait(timeout=10)
+        print(f"end: RSS {rss_mb():.1f} MB, {rss_mb() - (rss1 or start_rss):+.1f} MB since the first minute; media "
+              f"{live.status()['seconds']:.0f} s in {time.monotonic() - started:.0f} s of wall time")
 
 
 if __name__ == "__main__":
