@@ -17,6 +17,8 @@ import time
 from collections import deque
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from streamer.control.bus import BusError, RedisBus
 from streamer.control.ledger import Ledger
@@ -28,9 +30,11 @@ OUTBOX = 1000  # events kept while the bus is down (oldest dropped first)
 
 
 def connect_redis(url: str, block_ms: int = 1000) -> RedisBus:
-    """A RedisBus with timeouts that let a blocking read notice a dead server within seconds."""
+    """A RedisBus with timeouts that let a blocking read notice a dead server within seconds, and one
+    immediate retry (a connection Redis dropped is made again; a server that is down fails at once,
+    never after redis-py's default backoff of several seconds)."""
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 3,
-                                  health_check_interval=15)
+                                  health_check_interval=15, retry=Retry(NoBackoff(), 1))
     return RedisBus(client)
 
 

@@ -12,6 +12,7 @@ import redis
 from backend import create_app
 from db.models import AuditEntry, Avatar, Comment, LiveSession
 from streamer.control.bus import RedisBus
+from streamer.control.link import connect_redis
 from tests.helpers.api import login, make_refs
 
 CONTROL = [  # (path, body, the command's fields besides type/by/at)
@@ -322,8 +323,7 @@ def closed_port() -> int:
 
 def test_control_with_the_bus_down_is_503_and_records_nothing(api, tokens, refs, caplog):
     sid = new_session(api, tokens, refs)
-    dead = redis.Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=1, socket_timeout=1)
-    api.app_.extensions["livehost.bus"] = RedisBus(dead)
+    api.app_.extensions["livehost.bus"] = connect_redis(f"redis://127.0.0.1:{closed_port()}/0")  # as the app makes it
     for path, body, _ in CONTROL:
         res = post_control(api, tokens["operator"], sid, path, body)
         assert res.status_code == 503, (path, res.get_json())

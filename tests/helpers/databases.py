@@ -2,7 +2,11 @@
 database `test`, or $LIVEHOST_TEST_MYSQL_URL) that concurrent runs never share, and schemas at head."""
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,11 +74,47 @@ def scratch_database(prefix: str = "livehost_sched") -> Iterator[Database]:
 
 
 def reset_schema(url: str) -> None:
-    """Empty database with the current schema (Alembic's)."""
-    wipe(url)
-    upgrade_to_head(url)
+    """An empty database with the current schema, Alembic's. Migrating takes a third of a second (the
+    SQLite table rebuilds of batch mode), so it is done once a run: a SQLite file is a copy of a
+    migrated one; a MariaDB database already at head with the head's tables is emptied instead."""
+    if url.startswith("sqlite:///"):
+        shutil.copyfile(_sqlite_at_head(), url.removeprefix("sqlite:///"))
+    elif not _emptied_at_head(url):
+        wipe(url)
+        upgrade_to_head(url)
 
 
+@functools.cache
+def _sqlite_at_head() -> str:
+    path = os.path.join(tempfile.mkdtemp(prefix="livehost-schema-"), "head.db")
+    upgrade_to_head(f"sqlite:///{path}")
+    atexit.register(shutil.rmtree, os.path.dirname(path), True)
+    return path
+
+
+def _emptied_at_head(url: str) -> bool:
+    """Empties every table when the database is at the head revision with exactly the head's
+    tables (a test may have migrated it elsewhere); False, untouched, when it is not."""
+    from db.models import Base
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as c:
+            tables = set(sa.inspect(c).get_table_names())
+            if "alembic_version" not in tables or tables - {"alembic_version"} != set(Base.metadata.tables):
+                return False
+            if c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() != alembic_head():
+                return False
+            c.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in Base.metadata.tables:
+                c.execute(sa.text(f"TRUNCATE TABLE `{table}`"))
+            c.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
+        return True
+    finally:
+        engine.dispose()
+
+
+@functools.cache
 def alembic_head() -> str:
     """The head revision of migrations/, read from the scripts (not from a database)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
