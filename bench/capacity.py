@@ -3,10 +3,12 @@ nginx-rtmp and pulled back by a player in another process, which says how many f
 wall second and how far it fell behind the stream's own clock. Also where the CPU went, by thread.
 
     python -m bench.capacity [--lives 1,2,3,4] [--seconds 40] [--size 1280x720] [--mode thread|process]
+                             [--avatar default|live2d]
 
 `--mode thread` runs every live in this process as threads, sharing engines and avatars, as
 `livehost worker` does; `process` runs each live in a process of its own, for comparison (what
-the lives' Python stages lose to sharing one interpreter lock).
+the lives' Python stages lose to sharing one interpreter lock). `--avatar live2d`: Haru, a Cubism
+model rendered headless (Mesa's llvmpipe without a GPU), instead of the default photo avatar.
 A player is "behind" by the wall time since its first frame minus the stream time it has got
 since; the drift is how much that grew after the first 5 s. Prints numbers; asserts nothing.
 """
@@ -90,9 +92,11 @@ def run_lives(urls: list[str], settings_kw: dict, seconds: float, report: dict |
     from streamer.script import parse_script
     from streamer.settings import Settings
 
+    settings_kw = dict(settings_kw)
+    avatar = settings_kw.pop("avatar")
     resources = Resources(Settings(**settings_kw))
-    lives = [build_live(LiveSpec(script=parse_script(SCRIPT), output=PushTo(u), id=f"bench{i}", duration=seconds),
-                        resources) for i, u in enumerate(urls)]
+    lives = [build_live(LiveSpec(script=parse_script(SCRIPT), output=PushTo(u), id=f"bench{i}", duration=seconds,
+                                 avatar=avatar), resources) for i, u in enumerate(urls)]
     for live in lives:
         live.start()
     time.sleep(max(seconds - 2, 1))
@@ -150,16 +154,23 @@ def main() -> None:
     p.add_argument("--size", default="1280x720")
     p.add_argument("--mode", choices=("thread", "process"), default="thread")
     p.add_argument("--preset", default="veryfast")
+    p.add_argument("--avatar", choices=("default", "live2d"), default="default")
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         settings_kw = dict(width=width, height=height, avatars_dir=str(tmp / "avatars"), lipsync="parametric",
-                           voice="espeak:en", preset=args.preset)
+                           voice="espeak:en", preset=args.preset, avatar="default")
         ensure_default_avatar(tmp / "avatars")
+        if args.avatar == "live2d":
+            from streamer.avatar.live2d import prepare_live2d
+            from tests.helpers.live2d import haru_model
+
+            prepare_live2d(haru_model(), "haru", tmp / "avatars")
+            settings_kw["avatar"] = "haru"  # its lipsync is the model's own mouth
         with local_ingest("bench.capacity", tmp) as server:
-            print(f"real-time {width}x{height} lives on {os.cpu_count()} cores, each in its own {args.mode}, "
-                  f"{args.seconds:g} s (x264 {args.preset}, parametric, espeak):")
+            print(f"real-time {width}x{height} lives of the {args.avatar} avatar on {os.cpu_count()} cores, each in "
+                  f"its own {args.mode}, {args.seconds:g} s (x264 {args.preset}, espeak):")
             for n in (int(v) for v in args.lives.split(",")):
                 measure(n, args.mode, server, settings_kw, args.seconds)
 
