@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Generic, TypeVar
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.errors import ApiError, not_found
 from backend.roles import require_role
@@ -238,6 +240,18 @@ def paginate(session, stmt, query: PageQuery, item: Callable[[Any], BaseModel]) 
     rows = session.scalars(stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
     return {"items": [item(r).model_dump(mode="json") for r in rows],
             "page": query.page, "per_page": query.per_page, "total": total}
+
+
+def multipart_form(fields: str, too_large: str | None = None) -> tuple[FileStorage | None, MultiDict]:
+    """The uploaded `file` (None when missing) and the other fields of a multipart request: 415 naming
+    `fields` when it is not one, 413 saying `too_large` (else the app's upload limit) when it is bigger."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", f"send multipart/form-data with {fields}")
+    try:
+        return request.files.get("file"), request.form
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raise ApiError(413, "too_large", too_large or f"uploads are limited to {limit / 1e6:g} MB") from None
 
 
 def get_or_404(session, model, ident: int, what: str):

@@ -14,15 +14,14 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, current_app, send_file
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from backend import audit
-from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, multipart_form, paginate, route
 from backend.db import db
 from backend.errors import REASONS, ApiError
 from backend.resources.usage import delete_or_archive
@@ -89,16 +88,16 @@ def make_slug(s, name: str, avatars_dir: Path) -> str:
     return check_id(slug)
 
 
-def _form_name() -> str:
-    name = (request.form.get("name") or "").strip()
+def _form_name(form) -> str:
+    name = (form.get("name") or "").strip()
     if not 1 <= len(name) <= 100:
         message = "name is required" if not name else "name must be at most 100 characters"
         raise ApiError(422, "invalid", message, {"name": message})
     return name
 
 
-def _form_file():
-    upload = request.files.get("file")
+def _file_ext(upload) -> str:
+    """The uploaded file's extension, one an avatar can be prepared from."""
     if upload is None or not upload.filename:
         message = "file is required: a portrait image, a short video of one face or a Live2D model (.zip)"
         raise ApiError(422, "invalid", message, {"file": message})
@@ -108,7 +107,7 @@ def _form_file():
                    f"({', '.join(sorted(IMAGE_EXTS))}), a video ({', '.join(sorted(VIDEO_EXTS))}) "
                    "or a Live2D model in a .zip")
         raise ApiError(422, "invalid", message, {"file": message})
-    return upload, ext
+    return ext
 
 
 @route(bp, "GET", "", roles=ANYONE, query=PageQuery, response=Page[AvatarOut])
@@ -143,14 +142,9 @@ def upload_avatar():
     """Upload a portrait, a short video or a Live2D model zip (multipart: file, name); preparation
     starts at once."""
     settings: ApiSettings = current_app.config["LIVEHOST"]
-    if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "send multipart/form-data with fields file and name")
-    try:
-        name = _form_name()
-        upload, ext = _form_file()
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        raise ApiError(413, "too_large", f"uploads are limited to {limit / 1e6:g} MB") from None
+    upload, form = multipart_form("fields file and name")
+    name = _form_name(form)
+    ext = _file_ext(upload)
     s = db()
     slug = make_slug(s, name, settings.avatars_dir)
     stem = secure_filename(Path(upload.filename).stem)[:80] or slug

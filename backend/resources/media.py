@@ -15,14 +15,13 @@ from typing import Literal
 
 import av
 import cv2
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, current_app, send_file
 from PIL import Image
 from pydantic import Field
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend import audit
-from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.api import ANYONE, OPERATE, Out, Page, PageQuery, get_or_404, multipart_form, paginate, route
 from backend.db import db
 from backend.errors import ApiError
 from db.media import media_ids, media_path
@@ -156,14 +155,8 @@ def get_media(media_id: int):
        errors={413: "the file is too large", 503: "the file could not be stored (disk full)"})
 def upload_media():
     """Add a picture, a video or a sound (multipart: file, and name); its kind is read from it."""
-    if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "send multipart/form-data with the field file")
-    try:
-        upload = request.files.get("file")
-        name = (request.form.get("name") or "").strip()
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        raise ApiError(413, "too_large", f"uploads are limited to {limit / 1e6:g} MB") from None
+    upload, form = multipart_form("the field file")
+    name = (form.get("name") or "").strip()
     if upload is None:
         raise _invalid_file(f"file is required: {WHAT}")
     name = name or Path(upload.filename or "").stem.strip() or "media"

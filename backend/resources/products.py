@@ -17,14 +17,13 @@ from typing import Annotated
 
 import cv2
 import numpy as np
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, current_app, send_file
 from PIL import Image
 from pydantic import Field, StrictFloat, StringConstraints
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend import audit
-from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, multipart_form, paginate, route
 from backend.banned import check_banned
 from backend.db import db
 from backend.errors import ApiError
@@ -239,13 +238,7 @@ def put_image(product_id: int):
     """Upload the product's picture (multipart field file), replacing the one it had."""
     s = db()
     product = get_or_404(s, Product, product_id, "product")
-    if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "send multipart/form-data with the field file")
-    try:
-        upload = request.files.get("file")
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        raise ApiError(413, "too_large", f"uploads are limited to {limit / 1e6:g} MB") from None
+    upload, _ = multipart_form("the field file")
     if upload is None:
         raise _invalid_file("file is required: a JPEG, PNG or WebP picture")
     data = upload.stream.read(MAX_IMAGE_BYTES + 1)

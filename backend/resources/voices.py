@@ -14,13 +14,12 @@ from typing import Annotated, Any, Literal
 
 import av
 import numpy as np
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, send_file
 from pydantic import Field, StringConstraints
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend import audit
-from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, paginate, route
+from backend.api import ANYONE, OPERATE, Model, Out, Page, PageQuery, get_or_404, multipart_form, paginate, route
 from backend.db import db
 from backend.errors import REASONS, ApiError
 from backend.resources.usage import delete_or_archive
@@ -251,13 +250,9 @@ def put_reference(voice_id: int):
     voice = get_or_404(s, Voice, voice_id, "voice")
     if voice.engine not in SERVER_ENGINES:
         raise field_error("file", "clip_servers_only", engine=voice.engine)
-    if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "send multipart/form-data with the fields file and text")
-    try:
-        upload = request.files.get("file")
-        text = (request.form.get("text") or "").strip()
-    except RequestEntityTooLarge:
-        raise ApiError(413, "too_large", f"a reference clip is limited to {MAX_REFERENCE_BYTES / 1e6:g} MB") from None
+    upload, form = multipart_form("the fields file and text",
+                                  f"a reference clip is limited to {MAX_REFERENCE_BYTES / 1e6:g} MB")
+    text = (form.get("text") or "").strip()
     if upload is None:
         raise ApiError(422, "invalid", "file: is required", {"file": "is required"},
                        field_reasons={"file": {"reason": "missing", "params": {}}})
